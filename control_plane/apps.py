@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ControlPlaneConfig(AppConfig):
+    name = "control_plane"
+    verbose_name = "Platform"

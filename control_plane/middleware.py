@@ -1,0 +1,68 @@
+"""Host routing: which merchant a request is for, and whether that mall is open."""
+
+import sentry_sdk
+from django.conf import settings
+from django.http import JsonResponse
+from django.shortcuts import render
+from django_tenants.middleware.main import TenantMainMiddleware
+from django_tenants.utils import get_public_schema_name
+
+from tenants.models import Merchant, MerchantStatus
+
+
+class MerchantTenantMiddleware(TenantMainMiddleware):
+    """django-tenants' router, with the platform's own host as configuration (not a row)
+    and a friendly page for hosts that belong to no mall."""
+
+    def get_tenant(self, domain_model, hostname):
+        if hostname == settings.PLATFORM_HOST:
+            return Merchant(schema_name=get_public_schema_name(), name="platform", slug="www")
+        return super().get_tenant(domain_model, hostname)
+
+    def no_tenant_found(self, request, hostname):
+        return render(request, "errors/unknown_mall.html", {"hostname": hostname}, status=404)
+
+    def process_request(self, request):
+        response = super().process_request(request)
+        tenant = getattr(request, "tenant", None)
+        sentry_sdk.set_tag("tenant_schema", tenant.schema_name if tenant else "unknown")
+        return response
+
+
+# Paths a paused mall still serves: its staff sign in to settle the bill, probes keep working.
+_ALWAYS_OPEN_PREFIXES = ("/console/", "/healthz", "/static/")
+
+
+class MallAvailabilityMiddleware:
+    """A suspended mall shows shoppers a 'paused' page (503); a closed one a 'closed' page.
+    Nothing is deleted, and the staff console stays reachable with a billing banner."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        tenant = getattr(request, "tenant", None)
+        if (
+            tenant is not None
+            and tenant.schema_name != get_public_schema_name()
+            and not tenant.is_open_to_shoppers
+            and not request.path.startswith(_ALWAYS_OPEN_PREFIXES)
+        ):
+            closed = tenant.status == MerchantStatus.CLOSED
+            status = 410 if closed else 503
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {
+                        "code": "mall_closed" if closed else "mall_paused",
+                        "message": "This mall is closed." if closed else "This mall is paused.",
+                        "fields": {},
+                    },
+                    status=status,
+                )
+            response = render(
+                request, "storefront/paused.html", {"closed": closed}, status=status
+            )
+            if not closed:
+                response["Retry-After"] = "3600"
+            return response
+        return self.get_response(request)

@@ -1,0 +1,16 @@
+"""Settings for `make test`: the production settings, with the test run's own embedded
+PostgreSQL and Redis under .data/test (never the data of `make run`)."""
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("DATA_DIR", str(Path(__file__).resolve().parent.parent / ".data" / "test"))
+os.environ.setdefault("SIGNUP_THROTTLE_RATE", "")
+os.environ.setdefault("PLATFORM_DOMAIN", "localhost:8000")
+os.environ.setdefault("PLATFORM_SCHEME", "http")
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
+
+from control_plane.settings import *  # noqa: E402, F403
+
+# Hashing strength is not under test; signup latency in tests is.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from merchant_console import views
+
+app_name = "console"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.ConsoleLoginView.as_view(), name="login"),
+    path("logout/", views.ConsoleLogoutView.as_view(), name="logout"),
+    path("handoff/", views.handoff, name="handoff"),
+]

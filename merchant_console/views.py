@@ -1,0 +1,46 @@
+"""The staff console's entry: sign-in on the mall's own host, and its home."""
+
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.shortcuts import redirect, render
+
+from tenants.handoff import handoff_token_consume
+
+
+class ConsoleLoginView(auth_views.LoginView):
+    template_name = "console/login.html"
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        if not form.get_user().is_staff:
+            form.add_error(None, "This account is not a staff account of this mall.")
+            return self.form_invalid(form)
+        return super().form_valid(form)
+
+
+class ConsoleLogoutView(auth_views.LogoutView):
+    next_page = "console:login"
+
+
+def handoff(request):
+    """Opens a session for the owner who just signed up on the platform host."""
+    user_id = handoff_token_consume(
+        token=request.GET.get("t", ""), schema_name=connection.schema_name
+    )
+    if user_id is None:
+        return redirect("console:login")
+    user = get_user_model().objects.filter(pk=user_id, is_active=True, is_staff=True).first()
+    if user is None:
+        return redirect("console:login")
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    return redirect("console:home")
+
+
+@login_required(login_url="console:login")
+def home(request):
+    if not request.user.is_staff:
+        raise PermissionDenied
+    return render(request, "console/home.html")

@@ -1,0 +1,40 @@
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django_tenants.migration_executors import get_executor
+
+from tenants import provisioning
+from tenants.models import Merchant
+
+
+class Command(BaseCommand):
+    help = (
+        "Deploy-time migration: the public schema, the tenant template, then only the tenant "
+        "schemas whose migrations differ from the template's, in parallel; then refill the "
+        "spare-schema pool."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--executor", default="multiprocessing",
+                            choices=["standard", "multiprocessing"])
+        parser.add_argument("--no-refill", action="store_true")
+
+    def handle(self, *args, executor="multiprocessing", no_refill=False, verbosity=1, **options):
+        quiet = max(verbosity - 1, 0)
+        call_command("migrate_schemas", shared=True, interactive=False, verbosity=quiet)
+        provisioning.build_template(verbosity=quiet)
+        schemas = list(Merchant.objects.values_list("schema_name", flat=True))
+        pending = provisioning.pending_tenant_schemas(schemas)
+        self.stdout.write(f"{len(schemas)} tenant schema(s), {len(pending)} to migrate")
+        if pending:
+            migrate_options = {
+                "verbosity": quiet, "interactive": False, "database": "default",
+                "app_label": None, "migration_name": None, "fake": False,
+                "fake_initial": False, "plan": False, "check_unapplied": False,
+                "run_syncdb": False, "prune": False, "skip_checks": True,
+            }
+            get_executor(codename=executor)(args, migrate_options).run_migrations(
+                tenants=pending
+            )
+        if not no_refill:
+            created = provisioning.refill_spare_pool()
+            self.stdout.write(f"spare schema pool: {created} created")

@@ -1,0 +1,92 @@
+"""Merchants (one PostgreSQL schema each), their host names, lifecycle audit, spare schemas."""
+
+from django.conf import settings
+from django.db import models
+from django_tenants.models import DomainMixin, TenantMixin
+
+
+class MerchantStatus(models.TextChoices):
+    TRIAL = "trial", "Trial"
+    ACTIVE = "active", "Active"
+    PAST_DUE = "past_due", "Past due"
+    SUSPENDED = "suspended", "Suspended"
+    CLOSED = "closed", "Closed"
+
+
+class Merchant(TenantMixin):
+    """A merchant's mall. `schema_name` is derived from `slug` (see tenants.slugs)."""
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=30, unique=True)
+    status = models.CharField(
+        max_length=16, choices=MerchantStatus.choices, default=MerchantStatus.TRIAL
+    )
+    plan = models.ForeignKey("billing.Plan", on_delete=models.PROTECT, related_name="merchants")
+    owner_email = models.EmailField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    trial_ends_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(auto_now_add=True)
+
+    # Schemas are provisioned by tenants.provisioning inside the signup transaction, never
+    # by save(); and a deleted row must not silently drop a merchant's data.
+    auto_create_schema = False
+    auto_drop_schema = False
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.slug})"
+
+    @property
+    def is_open_to_shoppers(self) -> bool:
+        return self.status in (MerchantStatus.TRIAL, MerchantStatus.ACTIVE, MerchantStatus.PAST_DUE)
+
+    @property
+    def primary_host(self) -> str:
+        return f"{self.slug}.{settings.PLATFORM_DOMAIN}"
+
+    @property
+    def home_url(self) -> str:
+        return f"{settings.PLATFORM_SCHEME}://{self.primary_host}/"
+
+
+class Domain(DomainMixin):
+    """A host name that routes to a merchant (`<slug>.<platform host>`; custom ones later)."""
+
+
+class MerchantStatusChange(models.Model):
+    """Append-only audit trail of lifecycle transitions."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=16, choices=MerchantStatus.choices)
+    to_status = models.CharField(max_length=16, choices=MerchantStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} → {self.to_status}"
+
+
+class SpareSchema(models.Model):
+    """A schema cloned from the template ahead of time, waiting to be renamed at a signup.
+
+    `template_version` fingerprints the migrations the template had when it was cloned; a
+    spare from an older template is never handed out and is dropped by the next refill.
+    """
+
+    schema_name = models.CharField(max_length=63, unique=True)
+    template_version = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.schema_name

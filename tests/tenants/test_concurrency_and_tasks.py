@@ -1,0 +1,96 @@
+"""Tests that really commit: racing signups and a Celery worker in the right schema."""
+
+import threading
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.core import mail
+from django.db import connection
+
+from control_plane.celery import app as celery_app
+from tenants import services
+from tenants.errors import SlugTaken
+from tenants.models import Merchant
+from tests.conftest import OWNER_PASSWORD, ensure_default_plan
+
+pytestmark = pytest.mark.usefixtures("committed_cleanup")
+
+
+def test_two_concurrent_signups_for_one_slug_give_one_merchant():
+    ensure_default_plan()
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def attempt(email):
+        try:
+            barrier.wait()
+            services.merchant_signup(
+                name="Racer", slug="race-slug", owner_email=email, password=OWNER_PASSWORD
+            )
+            outcomes.append("created")
+        except SlugTaken:
+            outcomes.append("taken")
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=attempt, args=(f"racer{i}@example.com",)) for i in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["created", "taken"]
+    assert Merchant.objects.filter(slug="race-slug").count() == 1
+
+
+def test_a_task_queued_on_a_tenant_runs_in_that_tenants_schema():
+    """Signup queues the owner's welcome email from inside the new mall's schema; the task
+    finds the owner (user #1 in *every* schema) and the mall only if it runs there."""
+    ensure_default_plan()
+    celery_app.control.purge()
+    mail.outbox.clear()
+    services.merchant_signup(
+        name="Alpha", slug="task-alpha", owner_email="a@example.com", password=OWNER_PASSWORD
+    )
+    services.merchant_signup(
+        name="Beta", slug="task-beta", owner_email="b@example.com", password=OWNER_PASSWORD
+    )
+    with start_worker(celery_app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
+        welcomes = _wait_for_outbox(lambda: [m for m in mail.outbox if "is ready" in m.subject])
+    connection.set_schema_to_public()
+
+    by_recipient = {tuple(message.to): message for message in welcomes}
+    assert set(by_recipient) == {("a@example.com",), ("b@example.com",)}
+    assert "Alpha" in by_recipient[("a@example.com",)].subject
+    assert "http://task-alpha.localhost:8000/" in by_recipient[("a@example.com",)].body
+    assert "Beta" in by_recipient[("b@example.com",)].subject
+    assert "http://task-beta.localhost:8000/" in by_recipient[("b@example.com",)].body
+
+
+def test_the_spare_pool_task_refills_through_the_worker():
+    from tenants.models import SpareSchema
+    from tenants.tasks import refill_spare_schemas
+
+    celery_app.control.purge()
+    with start_worker(celery_app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
+        refill_spare_schemas.delay()
+        _wait_for(lambda: SpareSchema.objects.count() >= 3)
+    assert SpareSchema.objects.count() == 3
+
+
+def _wait_for(condition, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.1)
+    return condition()
+
+
+def _wait_for_outbox(select, count=2):
+    _wait_for(lambda: len(select()) >= count)
+    return select()
