@@ -138,13 +138,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Asia/Shanghai"
-CELERY_BEAT_SCHEDULER = "tenant_schemas_celery.scheduler.TenantAwareScheduler"
+CELERY_BEAT_SCHEDULER = "control_plane.beat.PlatformScheduler"
+# An entry without "tenant_schemas" runs once in every mall's schema.
 CELERY_BEAT_SCHEDULE = {
     "refill-spare-schemas": {
         "task": "tenants.tasks.refill_spare_schemas",
         "schedule": 60.0,
         "options": {"expires": 55},
-        "tenancy_options": {"public_schema": True, "all_tenants": False},
+        "tenant_schemas": ["public"],
     },
 }
 
