@@ -54,6 +54,9 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "storefront",
+    "storefront.catalog",
+    "storefront.shoppers",
+    "storefront.orders",
     "merchant_console",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -83,6 +86,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "control_plane.middleware.MallAvailabilityMiddleware",
+    "storefront.shoppers.auth.ShopperMiddleware",
 ]
 
 TEMPLATES = [

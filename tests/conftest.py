@@ -92,3 +92,24 @@ def tenant_users(schema_name: str) -> list[str]:
 
     with schema_context(schema_name):
         return list(get_user_model().objects.values_list("email", flat=True))
+
+
+@pytest.fixture
+def mall(make_merchant):
+    """One mall whose schema is active for the test body (rolled back afterwards)."""
+    merchant = make_merchant(name="Test Mall").merchant
+    connection.set_tenant(merchant)
+    yield merchant
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def mall_client(mall):
+    return host_client(mall)
+
+
+@pytest.fixture
+def other_mall(make_merchant):
+    """A second mall, for checks that nothing crosses over. Its schema is not active."""
+    merchant = make_merchant(name="Other Mall").merchant
+    return merchant

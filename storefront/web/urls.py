@@ -1,4 +1,6 @@
-from django.urls import path
+"""The shopper's pages. Each area keeps its own URL module."""
+
+from django.urls import include, path
 
 from storefront.web import views
 
@@ -6,4 +8,7 @@ app_name = "storefront"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("", include("storefront.web.catalog_urls")),
+    path("", include("storefront.web.account_urls")),
+    path("", include("storefront.web.orders_urls")),
 ]

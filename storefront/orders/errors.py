@@ -1,0 +1,44 @@
+"""Stable error codes of carts, checkout, orders and after-sales."""
+
+from control_plane.errors import Conflict, DomainError, InvalidInput, NotFound
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+    default_message = "Order not found."
+
+
+class CartInvalid(InvalidInput):
+    code = "cart_invalid"
+
+
+class SkuUnavailable(Conflict):
+    code = "sku_unavailable"
+    default_message = "This item is no longer available."
+
+
+class OutOfStock(Conflict):
+    code = "out_of_stock"
+    default_message = "Not enough stock."
+
+
+class IllegalOrderTransition(Conflict):
+    code = "illegal_order_transition"
+
+
+class AfterSalesInvalid(InvalidInput):
+    code = "after_sales_invalid"
+
+
+class AfterSalesConflict(Conflict):
+    code = "after_sales_conflict"
+
+
+class CheckoutInvalid(InvalidInput):
+    code = "checkout_invalid"
+
+
+class PriceChanged(DomainError):
+    code = "price_changed"
+    status = 409
+    default_message = "Prices changed since you looked; please review your order."

@@ -1,0 +1,62 @@
+"""Shopper sessions, kept apart from staff auth: a `shopper_id` in the mall's session.
+
+The session store is per schema and cookies are host-only, so a shopper signed in at one
+mall is a stranger at every other.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from storefront.shoppers.models import Shopper
+
+SESSION_KEY = "shopper_id"
+REFERRER_SESSION_KEY = "referrer_code"
+
+
+def shopper_login(request, shopper: Shopper) -> None:
+    """Sign a shopper in; the session key is cycled to defeat fixation, and the anonymous
+    cart is merged into the shopper's."""
+    from storefront.orders.cart import cart_merge_anonymous
+
+    anonymous_session_key = request.session.session_key
+    referrer = request.session.get(REFERRER_SESSION_KEY)
+    request.session.cycle_key()
+    request.session[SESSION_KEY] = shopper.pk
+    if referrer:
+        request.session[REFERRER_SESSION_KEY] = referrer
+    Shopper.objects.filter(pk=shopper.pk).update(last_seen_at=timezone.now())
+    if anonymous_session_key:
+        cart_merge_anonymous(session_key=anonymous_session_key, shopper=shopper)
+    request.shopper = shopper
+
+
+def shopper_logout(request) -> None:
+    request.session.flush()
+    request.shopper = None
+
+
+def _load_shopper(request) -> Shopper | None:
+    shopper_id = request.session.get(SESSION_KEY)
+    if not shopper_id:
+        return None
+    return Shopper.objects.filter(pk=shopper_id, is_active=True).first()
+
+
+class ShopperMiddleware:
+    """Sets `request.shopper` (a Shopper or None) on mall hosts and remembers `?ref=` share codes
+    (last touch) for the order's referrer."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        tenant = getattr(request, "tenant", None)
+        if tenant is None or tenant.schema_name == "public":
+            request.shopper = None
+            return self.get_response(request)
+        request.shopper = _load_shopper(request)
+        ref = request.GET.get("ref")
+        if ref and len(ref) <= 16 and request.session.get(REFERRER_SESSION_KEY) != ref:
+            request.session[REFERRER_SESSION_KEY] = ref
+        return self.get_response(request)
