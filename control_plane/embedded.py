@@ -39,11 +39,27 @@ def start_postgres() -> str:
         # "stop": the server stops when the last process that started or joined it exits.
         server = pgserver.get_server(data_dir() / "postgres", cleanup_mode="stop")
     _servers["postgres"] = server
+    _ensure_connection_headroom(server)
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")  # noqa: S608 - a constant
     if "(1 row)" not in exists:
         server.psql(f"CREATE DATABASE {DATABASE_NAME};")
     socket_dir = server.get_postmaster_info().socket_dir
     return f"postgres://postgres@{quote(str(socket_dir), safe='')}/{DATABASE_NAME}"
+
+
+MAX_CONNECTIONS = 300
+
+
+def _ensure_connection_headroom(server) -> None:
+    """PostgreSQL's default of 100 connections is too few for a web server, a worker and a
+    test that races 200 buyers at once; raise it once (a restart applies it)."""
+    from pgserver._commands import pg_ctl
+
+    current = server.psql("SHOW max_connections;")
+    if f" {MAX_CONNECTIONS}\n" in current:
+        return
+    server.psql(f"ALTER SYSTEM SET max_connections = {MAX_CONNECTIONS};")
+    pg_ctl(["-w", "restart"], pgdata=server.pgdata, user=server.system_user)
 
 
 def start_redis() -> str:

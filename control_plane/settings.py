@@ -151,6 +151,11 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 55},
         "tenant_schemas": ["public"],
     },
+    "order-timers": {
+        "task": "storefront.orders.tasks.sweep_order_timers",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -203,7 +203,7 @@ class OrderStatusChange(models.Model):
     """Append-only audit trail: who moved the order, when, from what to what."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="status_changes")
-    from_status = models.CharField(max_length=20, choices=OrderStatus.choices)
+    from_status = models.CharField(max_length=20, choices=OrderStatus.choices, blank=True)
     to_status = models.CharField(max_length=20, choices=OrderStatus.choices)
     actor_type = models.CharField(max_length=8, choices=ActorType.choices)
     actor_id = models.BigIntegerField(null=True, blank=True)

@@ -1,0 +1,91 @@
+"""Reads over orders. `order_get_for_shopper` answers the same 404 for a missing order and
+for another shopper's."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from storefront.orders.errors import OrderNotFound
+from storefront.orders.models import (
+    AfterSalesRequest,
+    Order,
+    OrderLine,
+    OrderSettings,
+    OrderStatus,
+)
+from storefront.shoppers.models import Shopper
+
+
+def _with_lines(queryset: QuerySet[Order]) -> QuerySet[Order]:
+    return queryset.prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")))
+
+
+def order_list_for_shopper(*, shopper: Shopper, status: str | None = None) -> QuerySet[Order]:
+    queryset = Order.objects.filter(shopper=shopper)
+    if status:
+        queryset = queryset.filter(status=status)
+    return _with_lines(queryset)
+
+
+def order_get_for_shopper(*, shopper: Shopper, number: str) -> Order:
+    order = _with_lines(Order.objects.filter(shopper=shopper, number=number)).first()
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
+def order_list(*, status: str | None = None, q: str | None = None) -> QuerySet[Order]:
+    queryset = Order.objects.select_related("shopper", "referrer")
+    if status:
+        queryset = queryset.filter(status=status)
+    if q:
+        queryset = queryset.filter(number__startswith=q.strip())
+    return _with_lines(queryset)
+
+
+def order_get(*, number: str) -> Order:
+    order = (
+        _with_lines(Order.objects.select_related("shopper", "referrer"))
+        .prefetch_related("status_changes", "after_sales__lines", "after_sales__photos")
+        .filter(number=number)
+        .first()
+    )
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
+def after_sales_list(*, status: str | None = None) -> QuerySet[AfterSalesRequest]:
+    queryset = AfterSalesRequest.objects.select_related("order").prefetch_related(
+        "lines__order_line", "photos"
+    )
+    return queryset.filter(status=status) if status else queryset
+
+
+def order_ids_overdue_for_payment(*, limit: int) -> list[int]:
+    return list(
+        Order.objects.filter(status=OrderStatus.PENDING_PAYMENT, pay_deadline__lte=timezone.now())
+        .order_by("pay_deadline")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def order_ids_due_for_receipt(*, limit: int) -> list[int]:
+    cutoff = timezone.now() - dt.timedelta(days=OrderSettings.current().auto_receive_days)
+    return list(
+        Order.objects.filter(status=OrderStatus.SHIPPED, shipped_at__lte=cutoff)
+        .order_by("shipped_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def order_ids_due_for_completion(*, limit: int) -> list[int]:
+    cutoff = timezone.now() - dt.timedelta(days=OrderSettings.current().after_sales_days)
+    return list(
+        Order.objects.filter(status=OrderStatus.RECEIVED, received_at__lte=cutoff)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
