@@ -29,8 +29,9 @@ class MerchantTenantMiddleware(TenantMainMiddleware):
         return response
 
 
-# Paths a paused mall still serves: its staff sign in to settle the bill, probes keep working.
-_ALWAYS_OPEN_PREFIXES = ("/console/", "/healthz", "/static/")
+# Paths a paused mall still serves: its staff sign in to settle the bill, probes keep working,
+# and WeChat's payment callbacks are applied (money that moved must be recorded).
+_ALWAYS_OPEN_PREFIXES = ("/console/", "/healthz", "/static/", "/api/v1/payments/wechat/")
 
 
 class MallAvailabilityMiddleware:

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -57,6 +58,8 @@ TENANT_APPS = [
     "storefront.catalog",
     "storefront.shoppers",
     "storefront.orders",
+    "storefront.payments",
+    "storefront.notifications",
     "merchant_console",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -271,3 +274,74 @@ if SENTRY_DSN:
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
         send_default_pii=False,
     )
+
+# --- Shoppers and WeChat sign-in ---
+# Where phone sign-in codes go: a dotted path to a class with send(*, phone, code, expires_in).
+# Development logs them (WARNING); production answers 503 until an SMS sender is set.
+SHOPPER_CODE_SENDER = env.str(
+    "SHOPPER_CODE_SENDER",
+    default="storefront.shoppers.senders.LogCodeSender"
+    if DEBUG
+    else "storefront.shoppers.senders.DisabledCodeSender",
+)
+# Code requests per client IP (on top of the per-phone limits); empty: no per-IP limit.
+SHOPPER_CODE_IP_RATE = env.str("SHOPPER_CODE_IP_RATE", default="30/hour")
+# WeChat web OAuth: the authorize page's host and the API host (the simulator's URL in
+# development and tests), and the official account's app id / secret.
+WECHAT_OPEN_BASE_URL = env.str("WECHAT_OPEN_BASE_URL", default="https://open.weixin.qq.com")
+WECHAT_API_BASE_URL = env.str("WECHAT_API_BASE_URL", default="https://api.weixin.qq.com")
+WECHAT_OAUTH_APP_ID = env.str("WECHAT_OAUTH_APP_ID", default="")
+WECHAT_OAUTH_APP_SECRET = env.str("WECHAT_OAUTH_APP_SECRET", default="")
+WECHAT_HTTP_TIMEOUT = env.float("WECHAT_HTTP_TIMEOUT", default=5.0)
+CELERY_BEAT_SCHEDULE["purge-login-codes"] = {
+    "task": "storefront.shoppers.tasks.purge_login_codes",
+    "schedule": 3600.0,
+    "options": {"expires": 3500},
+}
+# --- end of Shoppers and WeChat sign-in ---
+
+# --- WeChat Pay (service-provider mode) and merchant secrets ---
+# The platform's own credentials; each mall is a sub-merchant (sub_mchid) bound in the
+# control plane. Secret values may be given inline or as *_FILE paths (Docker/K8s secrets).
+def _env_or_file(name: str) -> str:
+    path = env.str(f"{name}_FILE", default="")
+    if path:
+        return Path(path).read_text().strip()
+    return env.str(name, default="")
+
+
+WECHATPAY_GATEWAY = env.str("WECHATPAY_GATEWAY", default="https://api.mch.weixin.qq.com")
+WECHATPAY_SP_MCHID = env.str("WECHATPAY_SP_MCHID", default="")
+WECHATPAY_SP_APPID = env.str("WECHATPAY_SP_APPID", default="")
+WECHATPAY_CERT_SERIAL_NO = env.str("WECHATPAY_CERT_SERIAL_NO", default="")
+WECHATPAY_PRIVATE_KEY = _env_or_file("WECHATPAY_PRIVATE_KEY")
+WECHATPAY_APIV3_KEY = _env_or_file("WECHATPAY_APIV3_KEY")
+WECHATPAY_PUBLIC_KEY = _env_or_file("WECHATPAY_PUBLIC_KEY")
+WECHATPAY_PUBLIC_KEY_ID = env.str("WECHATPAY_PUBLIC_KEY_ID", default="")
+WECHATPAY_TIMEOUT_SECONDS = env.float("WECHATPAY_TIMEOUT_SECONDS", default=10.0)
+# Callbacks older or newer than this are refused (replay protection; WeChat's own rule).
+WECHATPAY_CALLBACK_TOLERANCE_SECONDS = 300
+# Fernet keys, comma-separated; the first encrypts. Empty with DEBUG: derived from SECRET_KEY.
+SECRETS_ENCRYPTION_KEYS = env.list("SECRETS_ENCRYPTION_KEYS", default=[])
+# Template message ids per order event (empty: that message is not sent).
+WECHAT_TEMPLATE_IDS = {
+    "paid": env.str("WECHAT_TEMPLATE_ORDER_PAID", default=""),
+    "shipped": env.str("WECHAT_TEMPLATE_ORDER_SHIPPED", default=""),
+    "refunded": env.str("WECHAT_TEMPLATE_REFUND_DONE", default=""),
+}
+CELERY_BEAT_SCHEDULE.update({
+    "query-late-payments": {
+        "task": "storefront.payments.tasks.query_late_payments",
+        "schedule": 60.0, "options": {"expires": 55},
+    },
+    "reconcile-yesterday": {
+        # WeChat publishes a day's bill after 10:00 the next day (Asia/Shanghai, CELERY_TIMEZONE).
+        "task": "storefront.payments.tasks.reconcile_yesterday",
+        "schedule": crontab(hour=10, minute=30),
+    },
+    "query-processing-refunds": {
+        "task": "storefront.payments.tasks.query_processing_refunds",
+        "schedule": 300.0, "options": {"expires": 290},
+    },
+})
+# --- end of WeChat Pay ---

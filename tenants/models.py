@@ -90,3 +90,41 @@ class SpareSchema(models.Model):
 
     def __str__(self) -> str:
         return self.schema_name
+
+
+class BindingStatus(models.TextChoices):
+    UNVERIFIED = "unverified", "Not verified"
+    VERIFIED = "verified", "Verified"
+    FAILED = "failed", "Verification failed"
+
+
+class WeChatBinding(models.Model):
+    """A mall's WeChat identity: its WeChat Pay sub-merchant number under the platform's
+    service-provider account, and the app ids of its official account / mini-program.
+
+    Secrets (the official account's app secret) are stored encrypted (tenants.secrets) and
+    are never shown back; staff can only replace them.
+    """
+
+    merchant = models.OneToOneField(
+        Merchant, on_delete=models.CASCADE, related_name="wechat_binding"
+    )
+    sub_mchid = models.CharField(max_length=16, unique=True)
+    sub_appid = models.CharField(max_length=32, blank=True, help_text="Official account app id")
+    miniprogram_appid = models.CharField(max_length=32, blank=True)
+    app_secret_encrypted = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=12, choices=BindingStatus.choices, default=BindingStatus.UNVERIFIED
+    )
+    # From WeChat: the largest share of an order that may be profit-shared, basis points.
+    profit_sharing_max_ratio_bp = models.PositiveIntegerField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.merchant.slug}: {self.sub_mchid}"
+
+    @property
+    def has_app_secret(self) -> bool:
+        return bool(self.app_secret_encrypted)

@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("storefront.api.catalog_urls")),
     path("", include("storefront.api.account_urls")),
     path("", include("storefront.api.orders_urls")),
+    path("", include("storefront.api.payments_urls")),
 ]

@@ -280,10 +280,18 @@ def order_ship(*, order: Order, staff_user_id: int, carrier: str, tracking_numbe
         errors["tracking_number"] = ["Enter the tracking number (at most 40 characters)."]
     if errors:
         raise CheckoutInvalid("Shipping details are missing.", fields=errors)
-    return order_transition(
+    order = order_transition(
         order_id=order.pk, to_status=OrderStatus.SHIPPED, actor_type=ActorType.STAFF,
         actor_id=staff_user_id, changes={"carrier": carrier, "tracking_number": tracking_number},
     )
+    transaction.on_commit(lambda: _notify(order.pk, "shipped"))
+    return order
+
+
+def _notify(order_id: int, event: str) -> None:
+    from storefront.notifications.tasks import notify_order_event
+
+    notify_order_event.delay(order_id, event)
 
 
 def order_confirm_receipt(*, order: Order, shopper: Shopper) -> Order:

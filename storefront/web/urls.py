@@ -10,5 +10,6 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("", include("storefront.web.catalog_urls")),
     path("", include("storefront.web.account_urls")),
+    path("", include("storefront.web.payments_urls")),
     path("", include("storefront.web.orders_urls")),
 ]

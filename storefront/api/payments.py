@@ -1,0 +1,144 @@
+"""Payment endpoints: start a WeChat Pay payment, poll it, and WeChat's callbacks."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from control_plane.errors import DomainError
+from storefront.api.auth import IsShopper, ShopperApiMixin
+from storefront.orders.selectors import order_get_for_shopper
+from storefront.payments import refunds, services
+from storefront.payments.callbacks import CallbackRejected, callback_verify
+from storefront.payments.models import (
+    Payment,
+    PaymentChannel,
+    WeChatNotification,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class PaymentStartInput(serializers.Serializer):
+    order_number = serializers.CharField(max_length=32)
+    channel = serializers.ChoiceField(choices=PaymentChannel.choices, required=False)
+
+
+class PaymentStartOutput(serializers.Serializer):
+    out_trade_no = serializers.CharField(source="payment.out_trade_no")
+    channel = serializers.CharField()
+    amount_fen = serializers.IntegerField(source="payment.amount_fen")
+    jsapi_params = serializers.DictField()
+    h5_url = serializers.CharField()
+    code_url = serializers.CharField()
+
+
+class PaymentStatusOutput(serializers.Serializer):
+    out_trade_no = serializers.CharField()
+    status = serializers.CharField()
+    order_number = serializers.CharField(source="order.number")
+    order_status = serializers.CharField(source="order.status")
+
+
+def client_ip(request) -> str:
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    return (forwarded.split(",")[0].strip() if forwarded else "") or request.META.get(
+        "REMOTE_ADDR", "127.0.0.1"
+    )
+
+
+def is_mobile(request) -> bool:
+    agent = request.META.get("HTTP_USER_AGENT", "")
+    return any(mark in agent for mark in ("Mobile", "Android", "iPhone"))
+
+
+class PaymentStartApi(ShopperApiMixin, APIView):
+    """Start paying an order. Without `channel` it is chosen from the client: JSAPI inside
+    WeChat, H5 on other phones, a Native QR code on desktops."""
+
+    permission_classes = [IsShopper]
+
+    @extend_schema(request=PaymentStartInput, responses={201: PaymentStartOutput})
+    def post(self, request):
+        data = PaymentStartInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = order_get_for_shopper(
+            shopper=request.shopper, number=data.validated_data["order_number"]
+        )
+        channel = data.validated_data.get("channel") or services.channel_for_client(
+            user_agent=request.META.get("HTTP_USER_AGENT", ""), is_mobile=is_mobile(request)
+        )
+        start = services.payment_start(
+            order=order, shopper=request.shopper, channel=channel, client_ip=client_ip(request)
+        )
+        return Response(PaymentStartOutput(start).data, status=201)
+
+
+class PaymentStatusApi(ShopperApiMixin, APIView):
+    permission_classes = [IsShopper]
+
+    @extend_schema(responses={200: PaymentStatusOutput})
+    def get(self, request, out_trade_no: str):
+        payment = (
+            Payment.objects.select_related("order")
+            .filter(out_trade_no=out_trade_no, order__shopper=request.shopper)
+            .first()
+        )
+        if payment is None:
+            return Response(
+                {"code": "not_found", "message": "Not found.", "fields": {}}, status=404
+            )
+        return Response(PaymentStatusOutput(payment).data)
+
+
+def _wechat_answer(status: int, message: str = "") -> JsonResponse:
+    if status < 300:
+        return JsonResponse({"code": "SUCCESS", "message": "OK"}, status=200)
+    return JsonResponse({"code": "FAIL", "message": message}, status=status)
+
+
+def _record(data: dict, outcome: str) -> None:
+    WeChatNotification.objects.bulk_create(
+        [WeChatNotification(
+            notification_id=data.get("id") or "", event_type=data.get("event_type", ""),
+            resource=data["resource"], outcome=outcome,
+        )],
+        ignore_conflicts=True,
+    )
+
+
+def _handle(request, apply):
+    try:
+        data = callback_verify(request)
+    except CallbackRejected as exc:
+        logger.warning("wechat callback refused on %s: %s", connection.schema_name, exc.message)
+        return _wechat_answer(401, exc.message)
+    try:
+        _, outcome = apply(resource=data["resource"], source="callback")
+    except DomainError as exc:
+        logger.warning("wechat callback not applied on %s: %s",
+                       connection.schema_name, exc.message)
+        return _wechat_answer(400, exc.message)
+    _record(data, outcome if outcome in ("applied", "duplicate", "flagged") else "duplicate")
+    return _wechat_answer(200)
+
+
+@csrf_exempt
+@require_POST
+def wechat_pay_notify(request):
+    """TRANSACTION.SUCCESS callbacks (DESIGN §7). Answers 200 only when applied or known."""
+    return _handle(request, services.payment_apply_transaction)
+
+
+@csrf_exempt
+@require_POST
+def wechat_refund_notify(request):
+    return _handle(request, refunds.refund_apply)

@@ -1,0 +1,1 @@
+"""Telling shoppers what happened to their orders (WeChat template messages)."""

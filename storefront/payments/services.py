@@ -1,0 +1,281 @@
+"""Paying for orders with WeChat Pay (partner mode), and applying what WeChat reports.
+
+`payment_apply_transaction` is the one place a WeChat transaction changes our state; the
+callback view and the late-callback query job both call it, and it is idempotent: replays,
+duplicates and concurrent deliveries change the order once (the payment row is locked, and
+a payment already succeeded is left alone).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from wechatpayv3 import WeChatPayType
+
+from control_plane.errors import Conflict, DomainError
+from storefront.orders import services as order_services
+from storefront.orders.models import ActorType, Order, OrderStatus
+from storefront.payments.models import (
+    MismatchKind,
+    Payment,
+    PaymentChannel,
+    PaymentStatus,
+    ReconciliationMismatch,
+)
+from storefront.shoppers.models import Shopper
+from tenants import wechatpay_gateway
+from tenants.models import Merchant
+from tenants.wechat_binding import binding_for_schema
+
+logger = logging.getLogger(__name__)
+
+_PAY_TYPES = {
+    PaymentChannel.JSAPI: WeChatPayType.JSAPI,
+    PaymentChannel.MINIPROGRAM: WeChatPayType.MINIPROG,
+    PaymentChannel.H5: WeChatPayType.H5,
+    PaymentChannel.NATIVE: WeChatPayType.NATIVE,
+}
+
+
+class PaymentsUnavailable(DomainError):
+    code = "payments_unavailable"
+    status = 503
+    default_message = "This mall has not connected WeChat Pay yet."
+
+
+class PaymentNotAllowed(Conflict):
+    code = "payment_not_allowed"
+
+
+class PaymentMismatch(DomainError):
+    """What WeChat reported does not match our payment: never applied."""
+
+    code = "payment_mismatch"
+    status = 400
+
+
+@dataclass(frozen=True)
+class PaymentStart:
+    payment: Payment
+    channel: str
+    jsapi_params: dict = field(default_factory=dict)  # for WeixinJSBridge / wx.requestPayment
+    h5_url: str = ""
+    code_url: str = ""
+
+
+def channel_for_client(*, user_agent: str, is_mobile: bool) -> str:
+    """JSAPI inside WeChat, H5 in other phone browsers, a Native QR code on desktops."""
+    if "MicroMessenger" in (user_agent or ""):
+        return PaymentChannel.JSAPI
+    return PaymentChannel.H5 if is_mobile else PaymentChannel.NATIVE
+
+
+def _current_merchant() -> Merchant:
+    return Merchant.objects.get(schema_name=connection.schema_name)
+
+
+def notify_url(merchant: Merchant, kind: str = "notify") -> str:
+    return f"{merchant.home_url}api/v1/payments/wechat/{kind}/"
+
+
+def _rfc3339(moment: dt.datetime) -> str:
+    return timezone.localtime(moment).isoformat(timespec="seconds")
+
+
+def _commission_may_be_due(order: Order) -> bool:
+    """Profit sharing must be requested at payment time; funds are then held until shared
+    or unfrozen. Only orders that can carry commission ask for it."""
+    return order.referrer_id is not None
+
+
+def _jsapi_params(*, appid: str, prepay_id: str) -> dict:
+    timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
+    package = f"prepay_id={prepay_id}"
+    pay_sign = wechatpay_gateway.client().sign([appid, timestamp, nonce, package])
+    return {
+        "appId": appid, "timeStamp": timestamp, "nonceStr": nonce, "package": package,
+        "signType": "RSA", "paySign": pay_sign,
+    }
+
+
+def payment_start(
+    *, order: Order, shopper: Shopper, channel: str, client_ip: str = "127.0.0.1"
+) -> PaymentStart:
+    """Create (or reuse) a WeChat Pay transaction for an unpaid order.
+
+    time_expire equals the order's auto-cancel deadline, so WeChat refuses a payment the
+    order could no longer accept.
+    """
+    if channel not in PaymentChannel.values:
+        raise PaymentNotAllowed(f"Unknown payment channel {channel!r}.")
+    binding = binding_for_schema(connection.schema_name)
+    if binding is None:
+        raise PaymentsUnavailable()
+    if order.shopper_id != shopper.pk:
+        raise PaymentNotAllowed("Unknown order.")
+    if order.status != OrderStatus.PENDING_PAYMENT or order.pay_deadline <= timezone.now():
+        raise PaymentNotAllowed("This order can no longer be paid.")
+    openid = shopper.wechat_openid or ""
+    if channel in (PaymentChannel.JSAPI, PaymentChannel.MINIPROGRAM) and not openid:
+        raise PaymentNotAllowed("Sign in with WeChat to pay inside WeChat.")
+
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        reusable = (
+            Payment.objects.filter(
+                order=locked, channel=channel, status=PaymentStatus.PENDING,
+                expires_at__gt=timezone.now(),
+            )
+            .exclude(prepay_id="", h5_url="", code_url="")
+            .first()
+        )
+        if reusable is not None:
+            return _start_result(reusable, binding)
+        attempt = Payment.objects.filter(order=locked).count() + 1
+        payment = Payment.objects.create(
+            order=locked, out_trade_no=f"{locked.number}{attempt:02d}", channel=channel,
+            sub_mchid=binding.sub_mchid, amount_fen=locked.total_fen, payer_openid=openid,
+            profit_sharing=_commission_may_be_due(locked), expires_at=locked.pay_deadline,
+        )
+
+    use_sub_app = _uses_sub_app(binding)
+    payer = None
+    if openid:
+        payer = {"sub_openid": openid} if use_sub_app else {"sp_openid": openid}
+    code, message = wechatpay_gateway.client(_PAY_TYPES[channel]).pay(
+        description=_description(order),
+        out_trade_no=payment.out_trade_no,
+        amount={"total": payment.amount_fen, "currency": "CNY"},
+        payer=payer if channel in (PaymentChannel.JSAPI, PaymentChannel.MINIPROGRAM) else None,
+        time_expire=_rfc3339(payment.expires_at),
+        attach=connection.schema_name,
+        scene_info={"payer_client_ip": client_ip, "h5_info": {"type": "Wap"}}
+        if channel == PaymentChannel.H5 else None,
+        settle_info={"profit_sharing": True} if payment.profit_sharing else None,
+        notify_url=notify_url(binding.merchant),
+        sub_mchid=binding.sub_mchid,
+        sub_appid=binding.sub_appid if use_sub_app else None,
+        pay_type=_PAY_TYPES[channel],
+    )
+    try:
+        body = wechatpay_gateway.parse(code, message)
+    except wechatpay_gateway.WeChatPayError as exc:
+        Payment.objects.filter(pk=payment.pk).update(
+            status=PaymentStatus.FAILED, last_error=exc.message[:300]
+        )
+        raise
+    payment.prepay_id = body.get("prepay_id", "")
+    payment.h5_url = body.get("h5_url", "")
+    payment.code_url = body.get("code_url", "")
+    payment.save(update_fields=["prepay_id", "h5_url", "code_url", "updated_at"])
+    return _start_result(payment, binding)
+
+
+def _uses_sub_app(binding) -> bool:
+    """Shoppers' openids belong to the app that signed them in: the mall's own official
+    account (then pay as sub_openid with sub_appid) or the platform's (sp_openid)."""
+    return bool(binding.sub_appid) and binding.sub_appid == settings.WECHAT_OAUTH_APP_ID
+
+
+def _description(order: Order) -> str:
+    first = order.lines.first()
+    title = first.title if first else order.number
+    more = order.lines.count() - 1
+    text = f"{title} 等{more + 1}件" if more > 0 else title
+    return text[:127]
+
+
+def _start_result(payment: Payment, binding) -> PaymentStart:
+    jsapi = {}
+    if payment.prepay_id and payment.channel in (PaymentChannel.JSAPI, PaymentChannel.MINIPROGRAM):
+        appid = binding.sub_appid if _uses_sub_app(binding) else settings.WECHATPAY_SP_APPID
+        if payment.channel == PaymentChannel.MINIPROGRAM and binding.miniprogram_appid:
+            appid = binding.miniprogram_appid
+        jsapi = _jsapi_params(appid=appid, prepay_id=payment.prepay_id)
+    return PaymentStart(
+        payment=payment, channel=payment.channel, jsapi_params=jsapi,
+        h5_url=payment.h5_url, code_url=payment.code_url,
+    )
+
+
+def payment_apply_transaction(*, resource: dict, source: str) -> tuple[Payment, str]:
+    """Apply a transaction resource (decrypted callback or query answer).
+
+    Checks that it is ours (out_trade_no known, sub_mchid and amount match) before anything
+    changes. Returns the payment and what happened: "applied", "duplicate", "flagged" or
+    "unchanged".
+    """
+    out_trade_no = resource.get("out_trade_no", "")
+    payment = Payment.objects.filter(out_trade_no=out_trade_no).first()
+    if payment is None:
+        raise PaymentMismatch(f"Unknown out_trade_no {out_trade_no!r}.")
+    if resource.get("sub_mchid") != payment.sub_mchid:
+        raise PaymentMismatch("The sub-merchant does not match this payment.")
+    amount = resource.get("amount") or {}
+    if amount.get("total") != payment.amount_fen:
+        raise PaymentMismatch("The amount does not match this payment.")
+
+    state = resource.get("trade_state")
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if state == "SUCCESS":
+            if payment.status == PaymentStatus.SUCCEEDED:
+                return payment, "duplicate"
+            payment.status = PaymentStatus.SUCCEEDED
+            payment.transaction_id = resource.get("transaction_id")
+            success_time = parse_datetime(resource.get("success_time") or "")
+            payment.paid_at = success_time or timezone.now()
+            payment.save(update_fields=["status", "transaction_id", "paid_at", "updated_at"])
+            order = Order.objects.select_for_update().get(pk=payment.order_id)
+            if order.status != OrderStatus.PENDING_PAYMENT:
+                # Paid after the order was cancelled, or a second channel also paid:
+                # the money is real, so staff must refund it; never lose it silently.
+                ReconciliationMismatch.objects.get_or_create(
+                    kind=MismatchKind.PAID_AFTER_CANCEL, out_trade_no=payment.out_trade_no,
+                    bill_date=None,
+                    defaults={"details": {"order": order.number, "order_status": order.status,
+                                          "amount_fen": payment.amount_fen, "source": source}},
+                )
+                return payment, "flagged"
+            order_services.order_mark_paid(
+                order=order, actor_type=ActorType.SYSTEM, note=f"wechat pay via {source}"
+            )
+            transaction.on_commit(lambda: _after_paid(payment.order_id))
+            return payment, "applied"
+        if state in ("CLOSED", "REVOKED", "PAYERROR") and payment.status == PaymentStatus.PENDING:
+            payment.status = (
+                PaymentStatus.FAILED if state == "PAYERROR" else PaymentStatus.CLOSED
+            )
+            payment.save(update_fields=["status", "updated_at"])
+            return payment, "applied"
+    return payment, "unchanged"
+
+
+def _after_paid(order_id: int) -> None:
+    from storefront.notifications.tasks import notify_order_event
+
+    notify_order_event.delay(order_id, "paid")
+
+
+def payment_query(*, payment: Payment) -> tuple[Payment, str]:
+    """Ask WeChat for the transaction's state and apply it (late or lost callbacks)."""
+    code, message = wechatpay_gateway.client().query(
+        out_trade_no=payment.out_trade_no, sub_mchid=payment.sub_mchid
+    )
+    resource = wechatpay_gateway.parse(code, message)
+    return payment_apply_transaction(resource=resource, source="query")
+
+
+def payments_awaiting_callback(*, older_than_seconds: int = 60, limit: int = 200):
+    cutoff = timezone.now() - dt.timedelta(seconds=older_than_seconds)
+    return Payment.objects.filter(
+        status=PaymentStatus.PENDING, created_at__lte=cutoff
+    ).exclude(prepay_id="", h5_url="", code_url="")[:limit]

@@ -1,0 +1,47 @@
+"""Payment jobs; each runs in the mall's schema and is safe to repeat."""
+
+import logging
+
+from celery import shared_task
+
+from control_plane.errors import DomainError
+from storefront.payments import reconciliation, refunds, services
+from storefront.payments.models import Refund, RefundStatus
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(ignore_result=True)
+def query_late_payments() -> int:
+    """Callbacks can be late or lost: ask WeChat about payments still pending after 1 min."""
+    applied = 0
+    for payment in services.payments_awaiting_callback():
+        try:
+            _, outcome = services.payment_query(payment=payment)
+            applied += outcome == "applied"
+        except DomainError as exc:
+            logger.warning("query of %s failed: %s", payment.out_trade_no, exc.message)
+    return applied
+
+
+@shared_task(ignore_result=True)
+def query_processing_refunds() -> int:
+    done = 0
+    for refund in Refund.objects.filter(status=RefundStatus.PROCESSING).select_related("payment"):
+        try:
+            _, outcome = refunds.refund_query(refund=refund)
+            done += outcome == "applied"
+        except DomainError as exc:
+            logger.warning("refund query %s failed: %s", refund.out_refund_no, exc.message)
+    return done
+
+
+@shared_task(ignore_result=True, autoretry_for=(DomainError,), retry_backoff=30, max_retries=5)
+def start_refund(after_sales_id: int) -> None:
+    refunds.refund_start(after_sales_id=after_sales_id)
+
+
+@shared_task(ignore_result=True, autoretry_for=(DomainError,), retry_backoff=600, max_retries=6)
+def reconcile_yesterday() -> int:
+    return len(reconciliation.reconciliation_run(bill_date=reconciliation.yesterday_in_shanghai()))
+

@@ -1,0 +1,54 @@
+"""The pay page: starts WeChat Pay for an order on the channel that fits the device."""
+
+from __future__ import annotations
+
+import qrcode
+import qrcode.image.svg
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils.safestring import mark_safe
+
+from control_plane.errors import DomainError
+from storefront.api.payments import client_ip, is_mobile
+from storefront.orders.models import OrderStatus
+from storefront.orders.selectors import order_get_for_shopper
+from storefront.payments import services
+from storefront.payments.models import PaymentChannel
+
+
+def _qr_svg(text: str) -> str:
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    return image.to_string(encoding="unicode")
+
+
+def pay(request, number: str):
+    if request.shopper is None:
+        return redirect(f"/login/?next=/orders/{number}/pay/")
+    try:
+        order = order_get_for_shopper(shopper=request.shopper, number=number)
+    except DomainError:
+        return render(request, "storefront/payments/pay.html", {"missing": True}, status=404)
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        return redirect(f"/orders/{number}/")
+    channel = request.GET.get("channel")
+    if channel not in PaymentChannel.values:
+        channel = services.channel_for_client(
+            user_agent=request.META.get("HTTP_USER_AGENT", ""), is_mobile=is_mobile(request)
+        )
+    try:
+        start = services.payment_start(
+            order=order, shopper=request.shopper, channel=channel, client_ip=client_ip(request)
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(f"/orders/{number}/")
+    return render(
+        request,
+        "storefront/payments/pay.html",
+        {
+            "order": order,
+            "start": start,
+            "qr_svg": mark_safe(_qr_svg(start.code_url)) if start.code_url else "",  # noqa: S308 - generated SVG
+            "tab": "me",
+        },
+    )
