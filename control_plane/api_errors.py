@@ -9,12 +9,20 @@ from rest_framework.views import exception_handler
 from control_plane.errors import DomainError
 
 
+def _messages(value) -> list[str]:
+    """Nested serializer errors become plain strings ("1.values: …"), never Python reprs."""
+    if isinstance(value, dict):
+        return [
+            f"{key}: {message}" for key, inner in value.items() for message in _messages(inner)
+        ]
+    if isinstance(value, list):
+        return [message for item in value for message in _messages(item)]
+    return [str(value)]
+
+
 def _flatten_fields(detail) -> dict[str, list[str]]:
     if isinstance(detail, dict):
-        return {
-            key: [str(item) for item in (value if isinstance(value, list) else [value])]
-            for key, value in detail.items()
-        }
+        return {str(key): _messages(value) for key, value in detail.items()}
     return {}
 
 

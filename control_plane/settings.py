@@ -187,7 +187,7 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
 # Each tenant's uploads live under MEDIA_ROOT/<schema>/.
 MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
 STORAGES = {
-    "default": {"BACKEND": "django_tenants.files.storage.TenantFileSystemStorage"},
+    "default": {"BACKEND": "control_plane.storage.MallMediaStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
         if not DEBUG
@@ -237,6 +237,11 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "WeChat distribution mall API",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "storefront.orders.models.OrderStatus.choices",
+        "AfterSalesStatusEnum": "storefront.orders.models.AfterSalesStatus.choices",
+        "MerchantStatusEnum": "tenants.models.MerchantStatus.choices",
+    },
 }
 
 LOGGING = {

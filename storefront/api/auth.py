@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, CSRFCheck
 from rest_framework.permissions import BasePermission
@@ -65,3 +66,13 @@ class ShopperApiMixin:
 
     authentication_classes = [ShopperSessionAuthentication]
     permission_classes: list = []
+
+
+class ShopperSessionScheme(OpenApiAuthenticationExtension):
+    """Documents the shopper session (cookie + CSRF header) in the OpenAPI schema."""
+
+    target_class = "storefront.api.auth.ShopperSessionAuthentication"
+    name = "shopperSession"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "cookie", "name": "sessionid"}

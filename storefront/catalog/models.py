@@ -7,6 +7,7 @@ amount per unit to tier 1, `rates` overrides the per-tier rates (basis points).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -79,6 +80,8 @@ class Product(CommissionOverride):
     subtitle = models.CharField(max_length=200, blank=True)
     description_html = models.TextField(blank=True, help_text="Sanitised rich text.")
     is_on_shelf = models.BooleanField(default=False)
+    # The price staff gave for the product: new cells of the spec matrix start at it.
+    base_price_fen = models.PositiveIntegerField(default=0)
     is_recommended = models.BooleanField(default=False)
     sort_weight = models.IntegerField(default=0)
     # Denormalised for listing and sorting; kept current by catalog.services.
@@ -164,6 +167,9 @@ class Sku(CommissionOverride):
             models.CheckConstraint(
                 condition=models.Q(stock__gte=0), name="catalog_sku_stock_not_negative"
             ),
+            models.CheckConstraint(
+                condition=models.Q(price_fen__gte=1), name="catalog_sku_price_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -183,3 +189,25 @@ class Banner(models.Model):
         ordering = ["-sort_weight", "id"]
 
 
+class CatalogEvent(models.Model):
+    """Append-only audit trail of staff changes to goods, prices, stock and shelf state.
+
+    Rows survive the product they describe (SET_NULL), so the title is kept in `changes`.
+    """
+
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    sku = models.ForeignKey(
+        Sku, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    action = models.CharField(max_length=32)
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]

@@ -9,7 +9,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from storefront.orders import lock_objects
-from storefront.orders.errors import AfterSalesConflict, AfterSalesInvalid
+from storefront.orders.errors import (
+    AfterSalesConflict,
+    AfterSalesInvalid,
+    AfterSalesNotFound,
+    OrderNotFound,
+)
 from storefront.orders.models import (
     ActorType,
     AfterSalesLine,
@@ -64,7 +69,7 @@ def after_sales_request(
         with transaction.atomic():
             order = lock_objects.order_for_update(order.pk)
             if order.shopper_id != shopper_id:
-                raise AfterSalesInvalid("Unknown order.")
+                raise OrderNotFound()
             if order.status not in REFUNDABLE_STATUSES:
                 raise AfterSalesConflict(
                     f"A {OrderStatus(order.status).label.lower()} order cannot be refunded."
@@ -111,7 +116,10 @@ def after_sales_request(
 
 
 def _case_for_update(request_id: int) -> AfterSalesRequest:
-    return AfterSalesRequest.objects.select_for_update().get(pk=request_id)
+    case = AfterSalesRequest.objects.select_for_update().filter(pk=request_id).first()
+    if case is None:
+        raise AfterSalesNotFound()
+    return case
 
 
 def _decide(*, request_id: int, to_status: str, staff_user_id: int, note: str):
@@ -153,7 +161,7 @@ def after_sales_withdraw(*, request_id: int, shopper_id: int) -> AfterSalesReque
     with transaction.atomic():
         case = _case_for_update(request_id)
         if case.order.shopper_id != shopper_id:
-            raise AfterSalesInvalid("Unknown case.")
+            raise AfterSalesNotFound()
         if case.status != AfterSalesStatus.REQUESTED:
             raise AfterSalesConflict("Only a case still waiting for a decision can be withdrawn.")
         case.status = AfterSalesStatus.WITHDRAWN

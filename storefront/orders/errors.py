@@ -8,6 +8,13 @@ class OrderNotFound(NotFound):
     default_message = "Order not found."
 
 
+class AfterSalesNotFound(NotFound):
+    """Missing and another shopper's case answer the same 404."""
+
+    code = "after_sales_not_found"
+    default_message = "After-sales case not found."
+
+
 class CartInvalid(InvalidInput):
     code = "cart_invalid"
 

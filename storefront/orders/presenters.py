@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from control_plane.errors import DomainError, NotFound
+from control_plane.errors import DomainError
 from storefront.catalog.models import Sku
 from storefront.orders.after_sales import REASONS, REFUNDABLE_STATUSES
 from storefront.orders.models import (
@@ -40,6 +40,25 @@ ORDER_TABS: dict[str, tuple[str, tuple[str, ...]]] = {
     "after_sales": (_("After-sales"), ()),
 }
 
+# The labels of the models' choices, as translatable msgids (templates show them with
+# `{% translate order.get_status_display %}`, which looks up these same msgids).
+ORDER_STATUS_LABELS: dict[str, str] = {
+    OrderStatus.PENDING_PAYMENT: _("Pending payment"),
+    OrderStatus.PAID: _("Paid"),
+    OrderStatus.SHIPPED: _("Shipped"),
+    OrderStatus.RECEIVED: _("Received"),
+    OrderStatus.COMPLETED: _("Completed"),
+    OrderStatus.CANCELLED: _("Cancelled"),
+    OrderStatus.REFUNDED: _("Refunded"),
+}
+AFTER_SALES_STATUS_LABELS: dict[str, str] = {
+    AfterSalesStatus.REQUESTED: _("Requested"),
+    AfterSalesStatus.APPROVED: _("Approved, refund in progress"),
+    AfterSalesStatus.REJECTED: _("Rejected"),
+    AfterSalesStatus.REFUNDED: _("Refunded"),
+    AfterSalesStatus.WITHDRAWN: _("Withdrawn"),
+}
+
 REASON_LABELS: dict[str, str] = {
     "not_as_described": _("Not as described"),
     "damaged": _("Arrived damaged"),
@@ -52,15 +71,6 @@ REASON_LABELS: dict[str, str] = {
 REASON_CHOICES: list[tuple[str, str]] = [(code, REASON_LABELS.get(code, code)) for code in REASONS]
 
 OPEN_AFTER_SALES = frozenset({AfterSalesStatus.REQUESTED, AfterSalesStatus.APPROVED})
-
-
-class AfterSalesNotFound(NotFound):
-    """Missing and another shopper's case answer the same 404.
-
-    Belongs in orders.errors (proposed to the lead); kept here until it moves."""
-
-    code = "after_sales_not_found"
-    default_message = "After-sales case not found."
 
 
 def sku_image_url(sku: Sku) -> str:
@@ -196,34 +206,7 @@ def pay_seconds_left(order: Order, *, now: dt.datetime | None = None) -> int:
     return max(0, int((order.pay_deadline - now).total_seconds()))
 
 
-def after_sales_get_for_shopper(*, shopper: Shopper, request_id: object) -> AfterSalesRequest:
-    """The shopper's own case, or AfterSalesNotFound (404) for a missing case and for
-    another shopper's alike. (An access selector; proposed for orders.selectors.)"""
-    try:
-        pk = int(request_id)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        raise AfterSalesNotFound() from None
-    if not 0 < pk < 2**63:
-        raise AfterSalesNotFound()
-    case = (
-        AfterSalesRequest.objects.select_related("order")
-        .filter(pk=pk, order__shopper=shopper)
-        .first()
-    )
-    if case is None:
-        raise AfterSalesNotFound()
-    return case
-
-
-def after_sales_get(*, request_id: int) -> AfterSalesRequest:
-    """A case of this mall for staff, or AfterSalesNotFound (404)."""
-    case = (
-        AfterSalesRequest.objects.select_related("order")
-        .prefetch_related("lines__order_line", "photos")
-        .filter(pk=request_id)
-        .first()
-    )
-    if case is None:
-        raise AfterSalesNotFound()
-    return case
-
+def countdown_text(seconds: int) -> str:
+    """1799 -> "29:59" (minutes may exceed 59 for long payment windows)."""
+    seconds = max(0, seconds)
+    return f"{seconds // 60}:{seconds % 60:02d}"

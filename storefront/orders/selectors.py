@@ -8,7 +8,7 @@ import datetime as dt
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from storefront.orders.errors import OrderNotFound
+from storefront.orders.errors import AfterSalesNotFound, OrderNotFound
 from storefront.orders.models import (
     AfterSalesRequest,
     Order,
@@ -89,3 +89,35 @@ def order_ids_due_for_completion(*, limit: int) -> list[int]:
         .order_by("received_at")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def after_sales_get_for_shopper(*, shopper: Shopper, request_id: object) -> AfterSalesRequest:
+    """The shopper's own case, or AfterSalesNotFound (404) for a missing case and for
+    another shopper's alike."""
+    try:
+        pk = int(request_id)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise AfterSalesNotFound() from None
+    if not 0 < pk < 2**63:
+        raise AfterSalesNotFound()
+    case = (
+        AfterSalesRequest.objects.select_related("order")
+        .filter(pk=pk, order__shopper=shopper)
+        .first()
+    )
+    if case is None:
+        raise AfterSalesNotFound()
+    return case
+
+
+def after_sales_get(*, request_id: int) -> AfterSalesRequest:
+    """A case of this mall for staff, or AfterSalesNotFound (404)."""
+    case = (
+        AfterSalesRequest.objects.select_related("order")
+        .prefetch_related("lines__order_line", "photos")
+        .filter(pk=request_id)
+        .first()
+    )
+    if case is None:
+        raise AfterSalesNotFound()
+    return case

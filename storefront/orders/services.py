@@ -274,8 +274,8 @@ def order_mark_paid(
 def order_ship(*, order: Order, staff_user_id: int, carrier: str, tracking_number: str) -> Order:
     carrier, tracking_number = (carrier or "").strip(), (tracking_number or "").strip()
     errors = {}
-    if not carrier:
-        errors["carrier"] = ["Enter the carrier."]
+    if not carrier or len(carrier) > 30:
+        errors["carrier"] = ["Enter the carrier (at most 30 characters)."]
     if not tracking_number or len(tracking_number) > 40:
         errors["tracking_number"] = ["Enter the tracking number (at most 40 characters)."]
     if errors:

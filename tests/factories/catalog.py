@@ -1,8 +1,13 @@
-"""Catalogue rows made directly (the catalog services have their own tests)."""
+"""Catalogue rows made directly (the catalog services have their own tests), and in-memory
+images for upload tests."""
+
+from io import BytesIO
 
 import factory
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 
-from storefront.catalog.models import Category, Product, Sku
+from storefront.catalog.models import Banner, Category, Product, ProductImage, Sku
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
@@ -18,10 +23,12 @@ class ProductFactory(factory.django.DjangoModelFactory):
 
     category = factory.SubFactory(CategoryFactory)
     title = factory.Sequence(lambda n: f"商品 {n}")
+    subtitle = ""
     is_on_shelf = True
+    base_price_fen = 9900
     min_price_fen = 9900
     max_price_fen = 9900
-    search_text = factory.LazyAttribute(lambda o: o.title.lower())
+    search_text = factory.LazyAttribute(lambda o: f"{o.title} {o.subtitle}".lower())
 
 
 class SkuFactory(factory.django.DjangoModelFactory):
@@ -34,3 +41,38 @@ class SkuFactory(factory.django.DjangoModelFactory):
     price_fen = 9900
     market_price_fen = 12900
     stock = 100
+
+
+class ProductImageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProductImage
+
+    product = factory.SubFactory(ProductFactory)
+    image = factory.Sequence(lambda n: f"products/original-{n}.jpg")
+    thumbnail = factory.Sequence(lambda n: f"products/thumbs/thumb-{n}.jpg")
+
+
+class BannerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Banner
+
+    title = factory.Sequence(lambda n: f"活动 {n}")
+    image = factory.Sequence(lambda n: f"banners/banner-{n}.jpg")
+
+
+def image_bytes(*, fmt: str = "JPEG", size: tuple[int, int] = (800, 600),
+                color=(200, 30, 30), mode: str = "RGB") -> bytes:
+    buffer = BytesIO()
+    Image.new(mode, size, color).save(buffer, fmt)
+    return buffer.getvalue()
+
+
+def image_upload(name: str = "photo.jpg", *, fmt: str = "JPEG",
+                 size: tuple[int, int] = (800, 600), mode: str = "RGB",
+                 color=(200, 30, 30)) -> SimpleUploadedFile:
+    content_type = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}.get(
+        fmt, "application/octet-stream"
+    )
+    return SimpleUploadedFile(
+        name, image_bytes(fmt=fmt, size=size, mode=mode, color=color), content_type=content_type
+    )

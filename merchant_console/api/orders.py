@@ -1,0 +1,307 @@
+"""The staff API for orders and after-sales cases (under /api/v1/console/).
+
+Staff of this mall only (IsMallStaff; staff accounts live in the mall's own schema, so a
+session from another mall is nobody here), holding the Django permission each view names
+(`orders.view_order`, `orders.change_order`, `orders.view_aftersalesrequest`,
+`orders.change_aftersalesrequest`; the owner is a superuser and holds them all). One view
+per operation, an input and an output serializer each; illegal moves come back from the
+services as 409 with their message.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from merchant_console.api.permissions import StaffApiMixin
+from storefront.orders.after_sales import after_sales_approve, after_sales_reject
+from storefront.orders.models import AfterSalesStatus, OrderStatus
+from storefront.orders.presenters import (
+    AFTER_SALES_STATUS_LABELS,
+    ORDER_STATUS_LABELS,
+    REASON_LABELS,
+)
+from storefront.orders.selectors import after_sales_get, after_sales_list, order_get, order_list
+from storefront.orders.services import order_ship
+
+ERROR = inline_serializer(
+    "ConsoleOrdersError",
+    {"code": serializers.CharField(), "message": serializers.CharField(),
+     "fields": serializers.DictField()},
+)
+
+
+def _errors(*codes: int) -> dict:
+    descriptions = {
+        400: "invalid input", 403: "not staff of this mall, or no permission", 404: "not found",
+        409: "refused in the current state",
+    }
+    return {code: OpenApiResponse(ERROR, description=descriptions[code]) for code in codes}
+
+
+class HasOrderPermission(BasePermission):
+    """The Django permission a view names for the request's method."""
+
+    message = "You do not have permission to do this."
+
+    def has_permission(self, request, view):
+        method = "GET" if request.method in ("HEAD", "OPTIONS") else request.method
+        needed = view.required_permissions.get(method)
+        return bool(needed) and request.user.has_perm(needed)
+
+
+class OrderStaffMixin(StaffApiMixin):
+    permission_classes = [*StaffApiMixin.permission_classes, HasOrderPermission]
+    required_permissions: dict[str, str] = {}
+
+
+class ConsolePagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+# ------------------------------------------------------------------ output
+
+
+class ConsoleShopperRefOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    display_name = serializers.CharField()
+    phone = serializers.CharField(allow_null=True)
+
+
+class ConsoleOrderLineOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    sku_id = serializers.IntegerField()
+    product_id = serializers.IntegerField()
+    title = serializers.CharField()
+    spec_label = serializers.CharField()
+    image_url = serializers.CharField()
+    unit_price_fen = serializers.IntegerField()
+    quantity = serializers.IntegerField()
+    discount_fen = serializers.IntegerField()
+    paid_fen = serializers.IntegerField()
+    refunded_quantity = serializers.IntegerField()
+    refunded_fen = serializers.IntegerField()
+
+
+class StaffOrderSummaryOutput(serializers.Serializer):
+    number = serializers.CharField()
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+    status_label = serializers.SerializerMethodField()
+    shopper = ConsoleShopperRefOutput()
+    goods_fen = serializers.IntegerField()
+    discount_fen = serializers.IntegerField()
+    shipping_fen = serializers.IntegerField()
+    total_fen = serializers.IntegerField()
+    refunded_fen = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    paid_at = serializers.DateTimeField(allow_null=True)
+    item_count = serializers.SerializerMethodField()
+
+    def get_status_label(self, order) -> str:
+        return str(ORDER_STATUS_LABELS.get(order.status, order.status))
+
+    def get_item_count(self, order) -> int:
+        return sum(line.quantity for line in order.lines.all())
+
+
+class ConsoleTimelineOutput(serializers.Serializer):
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    actor_type = serializers.CharField()
+    actor_id = serializers.IntegerField(allow_null=True)
+    note = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class ConsoleAfterSalesLineOutput(serializers.Serializer):
+    order_line_id = serializers.IntegerField()
+    title = serializers.CharField(source="order_line.title")
+    quantity = serializers.IntegerField()
+    refund_fen = serializers.IntegerField()
+
+
+class StaffAfterSalesOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    order_number = serializers.CharField(source="order.number")
+    order_status = serializers.CharField(source="order.status")
+    status = serializers.ChoiceField(choices=AfterSalesStatus.choices)
+    status_label = serializers.SerializerMethodField()
+    reason = serializers.CharField()
+    reason_label = serializers.SerializerMethodField()
+    description = serializers.CharField()
+    refund_fen = serializers.IntegerField()
+    staff_note = serializers.CharField()
+    decided_by_id = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    refunded_at = serializers.DateTimeField(allow_null=True)
+    lines = ConsoleAfterSalesLineOutput(many=True)
+    photos = serializers.SerializerMethodField()
+
+    def get_status_label(self, case) -> str:
+        return str(AFTER_SALES_STATUS_LABELS.get(case.status, case.status))
+
+    def get_reason_label(self, case) -> str:
+        return str(REASON_LABELS.get(case.reason, case.reason))
+
+    def get_photos(self, case) -> list[str]:
+        return [photo.image.url for photo in case.photos.all()]
+
+
+class StaffOrderDetailOutput(StaffOrderSummaryOutput):
+    referrer = ConsoleShopperRefOutput(allow_null=True)
+    address = serializers.DictField()
+    note = serializers.CharField()
+    pay_deadline = serializers.DateTimeField()
+    shipped_at = serializers.DateTimeField(allow_null=True)
+    received_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    cancel_reason = serializers.CharField()
+    carrier = serializers.CharField()
+    tracking_number = serializers.CharField()
+    lines = ConsoleOrderLineOutput(many=True)
+    timeline = ConsoleTimelineOutput(source="status_changes.all", many=True)
+    after_sales = StaffAfterSalesOutput(source="after_sales.all", many=True)
+
+
+def _detail(number: str) -> dict:
+    return StaffOrderDetailOutput(order_get(number=number)).data
+
+
+# ------------------------------------------------------------------ orders
+
+
+class StaffOrderListInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=OrderStatus.values, required=False)
+    q = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, help_text="Order number prefix."
+    )
+
+
+class StaffOrderListApi(OrderStaffMixin, GenericAPIView):
+    required_permissions = {"GET": "orders.view_order"}
+    pagination_class = ConsolePagination
+
+    @extend_schema(
+        parameters=[StaffOrderListInput],
+        responses={200: StaffOrderSummaryOutput(many=True), **_errors(400, 403)},
+        operation_id="console_orders_list",
+    )
+    def get(self, request):
+        params = StaffOrderListInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        orders = order_list(
+            status=params.validated_data.get("status"), q=params.validated_data.get("q")
+        )
+        page = self.paginate_queryset(orders)
+        return self.get_paginated_response(StaffOrderSummaryOutput(page, many=True).data)
+
+
+class StaffOrderDetailApi(OrderStaffMixin, APIView):
+    required_permissions = {"GET": "orders.view_order"}
+
+    @extend_schema(responses={200: StaffOrderDetailOutput, **_errors(403, 404)},
+                   operation_id="console_orders_get")
+    def get(self, request, number: str):
+        return Response(_detail(number))
+
+
+class ShipInput(serializers.Serializer):
+    carrier = serializers.CharField(max_length=30)
+    tracking_number = serializers.CharField(max_length=40)
+
+
+class StaffOrderShipApi(OrderStaffMixin, APIView):
+    required_permissions = {"POST": "orders.change_order"}
+
+    @extend_schema(
+        request=ShipInput,
+        responses={200: StaffOrderDetailOutput, **_errors(400, 403, 404, 409)},
+        operation_id="console_orders_ship",
+        description="Mark a paid order shipped with its carrier and tracking number.",
+    )
+    def post(self, request, number: str):
+        data = ShipInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = order_get(number=number)
+        order_ship(order=order, staff_user_id=request.user.pk, **data.validated_data)
+        return Response(_detail(number))
+
+
+# ------------------------------------------------------------------ after-sales
+
+
+class StaffAfterSalesListInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=AfterSalesStatus.values, required=False)
+
+
+class StaffAfterSalesListApi(OrderStaffMixin, GenericAPIView):
+    required_permissions = {"GET": "orders.view_aftersalesrequest"}
+    pagination_class = ConsolePagination
+
+    @extend_schema(
+        parameters=[StaffAfterSalesListInput],
+        responses={200: StaffAfterSalesOutput(many=True), **_errors(400, 403)},
+        operation_id="console_after_sales_list",
+    )
+    def get(self, request):
+        params = StaffAfterSalesListInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        cases = after_sales_list(status=params.validated_data.get("status")).order_by(
+            "-created_at", "-id"
+        )
+        page = self.paginate_queryset(cases)
+        return self.get_paginated_response(StaffAfterSalesOutput(page, many=True).data)
+
+
+class ApproveInput(serializers.Serializer):
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class RejectInput(serializers.Serializer):
+    note = serializers.CharField(max_length=200, help_text="Why; the shopper sees it.")
+
+
+class StaffAfterSalesApproveApi(OrderStaffMixin, APIView):
+    required_permissions = {"POST": "orders.change_aftersalesrequest"}
+
+    @extend_schema(
+        request=ApproveInput,
+        responses={200: StaffAfterSalesOutput, **_errors(400, 403, 404, 409)},
+        operation_id="console_after_sales_approve",
+        description="Approve the case; the refund is then made by the payments service.",
+    )
+    def post(self, request, request_id: int):
+        data = ApproveInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = after_sales_get(request_id=request_id)
+        after_sales_approve(
+            request_id=case.pk, staff_user_id=request.user.pk, note=data.validated_data["note"]
+        )
+        return Response(StaffAfterSalesOutput(after_sales_get(request_id=case.pk)).data)
+
+
+class StaffAfterSalesRejectApi(OrderStaffMixin, APIView):
+    required_permissions = {"POST": "orders.change_aftersalesrequest"}
+
+    @extend_schema(
+        request=RejectInput,
+        responses={200: StaffAfterSalesOutput, **_errors(400, 403, 404, 409)},
+        operation_id="console_after_sales_reject",
+    )
+    def post(self, request, request_id: int):
+        data = RejectInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = after_sales_get(request_id=request_id)
+        after_sales_reject(
+            request_id=case.pk, staff_user_id=request.user.pk, note=data.validated_data["note"]
+        )
+        return Response(StaffAfterSalesOutput(after_sales_get(request_id=case.pk)).data)

@@ -1,0 +1,59 @@
+"""Stable error codes of the catalogue. Faces render them as {code, message, fields}."""
+
+from control_plane.errors import Conflict, InvalidInput, NotFound
+
+
+class CategoryNotFound(NotFound):
+    code = "category_not_found"
+    default_message = "Category not found."
+
+
+class ProductNotFound(NotFound):
+    code = "product_not_found"
+    default_message = "Product not found."
+
+
+class SkuNotFound(NotFound):
+    code = "sku_not_found"
+    default_message = "SKU not found."
+
+
+class ImageNotFound(NotFound):
+    code = "image_not_found"
+    default_message = "Image not found."
+
+
+class BannerNotFound(NotFound):
+    code = "banner_not_found"
+    default_message = "Banner not found."
+
+
+class CatalogInvalid(InvalidInput):
+    """A field of a category, product, SKU or banner is not valid (see `fields`)."""
+
+    code = "catalog_invalid"
+
+
+class ImageInvalid(InvalidInput):
+    code = "image_invalid"
+    default_message = "Upload a JPEG, PNG or WebP image of at most 5 MB."
+
+
+class CategoryInUse(Conflict):
+    code = "category_in_use"
+    default_message = "This category still holds products or sub-categories."
+
+
+class ProductInUse(Conflict):
+    code = "product_in_use"
+    default_message = "Orders refer to this product; take it off the shelf instead."
+
+
+class ShelfRefused(Conflict):
+    code = "shelf_refused"
+    default_message = "This product cannot be put on the shelf yet."
+
+
+class ProductLimitReached(Conflict):
+    code = "product_limit_reached"
+    default_message = "Your plan's product limit is reached."
