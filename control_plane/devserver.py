@@ -18,6 +18,7 @@ from control_plane import embedded
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PORT = int(os.environ.get("PORT", "8000"))
+WECHAT_SIM_PORT = int(os.environ.get("WECHAT_SIM_PORT", "8001"))
 ADMIN_EMAIL = os.environ.get("PLATFORM_ADMIN_EMAIL", "admin@localhost")
 ADMIN_PASSWORD = os.environ.get("PLATFORM_ADMIN_PASSWORD", "admin-8000")
 
@@ -32,11 +33,49 @@ def _spawn(name: str, argv: list[str]) -> subprocess.Popen:
     return subprocess.Popen(argv, cwd=PROJECT_DIR, start_new_session=True)
 
 
+def _wait_for(url: str, timeout: float = 20.0) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own local URL
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def _start_wechat_simulator(bin_dir: Path) -> subprocess.Popen:
+    """The local WeChat (OAuth, Pay v3, callbacks) and the environment that points the
+    platform at it: the same variables production sets for the real WeChat."""
+    from simulators.wechat import SimulatorConfig
+    from simulators.wechat.platform_env import platform_environment, sub_merchants
+
+    state_dir = embedded.data_dir() / "wechat-sim"
+    public_url = f"http://localhost:{WECHAT_SIM_PORT}"
+    SimulatorConfig.load_or_create(state_dir)  # keys exist before either side reads them
+    os.environ.update(WECHAT_SIM_STATE_DIR=str(state_dir), WECHAT_SIM_PUBLIC_URL=public_url)
+    process = _spawn("wechat-simulator", [
+        str(bin_dir / "gunicorn"), "simulators.wechat.server:from_environment()",
+        "--bind", f"127.0.0.1:{WECHAT_SIM_PORT}", "--workers", "1", "--threads", "8",
+        "--log-level", "warning",
+    ])
+    _wait_for(f"{public_url}/_sim/credentials")
+    for name, value in platform_environment(state_dir, public_url).items():
+        os.environ.setdefault(name, value)
+    demo_sub_merchant = sub_merchants(state_dir)[0]
+    os.environ.setdefault("DEMO_SUB_MCHID", demo_sub_merchant["sub_mchid"])
+    os.environ.setdefault("DEMO_SUB_APPID", demo_sub_merchant["sub_appid"])
+    return process
+
+
 def main() -> int:
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("PLATFORM_DOMAIN", f"localhost:{PORT}")
     embedded.ensure_services()
     bin_dir = Path(sys.executable).parent
+    simulator = _start_wechat_simulator(bin_dir)
 
     _manage("migrate_platform", "--no-refill")
     _manage("create_platform_admin", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD)
@@ -44,6 +83,7 @@ def main() -> int:
 
     beat_schedule = embedded.data_dir() / "celerybeat-schedule"
     children = [
+        simulator,
         _spawn("web", [
             str(bin_dir / "gunicorn"), "control_plane.wsgi:application",
             "--bind", f"0.0.0.0:{PORT}", "--workers", "2", "--threads", "4",
@@ -65,7 +105,10 @@ def main() -> int:
         f"  ({ADMIN_EMAIL} / {ADMIN_PASSWORD})\n"
         f"  Demo mall:          http://demo.localhost:{PORT}/\n"
         f"  Demo console:       http://demo.localhost:{PORT}/console/\n"
-        f"  API docs:           http://localhost:{PORT}/api/docs/\n"
+        f"  API docs:           http://localhost:{PORT}/api/docs/"
+        f"  (a mall's own: http://demo.localhost:{PORT}/api/docs/)\n"
+        f"  WeChat simulator:   http://localhost:{WECHAT_SIM_PORT}/_sim/"
+        "  (cashier, test users, messages, callbacks)\n"
         "  Ctrl-C stops everything.\n",
         flush=True,
     )

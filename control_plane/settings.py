@@ -48,6 +48,7 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -237,6 +238,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "WeChat distribution mall API",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI's assets from the installed package, not a CDN (works offline and in China).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "storefront.orders.models.OrderStatus.choices",
         "AfterSalesStatusEnum": "storefront.orders.models.AfterSalesStatus.choices",

@@ -15,3 +15,7 @@ from control_plane.settings import *  # noqa: E402, F403
 
 # Hashing strength is not under test; signup latency in tests is.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Tests read English unless they ask for Chinese (tests/control_plane/test_i18n.py does);
+# the product's own default stays zh-hans.
+LANGUAGE_CODE = "en"

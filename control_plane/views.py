@@ -2,6 +2,7 @@
 
 from django.shortcuts import redirect, render
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from billing.models import Plan
@@ -21,7 +22,7 @@ def signup(request):
     form = MerchantSignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if not SignupThrottle().allow_request(request, None):
-            form.add_error(None, "Too many signups from your network; try again later.")
+            form.add_error(None, _("Too many signups from your network; try again later."))
             return render(request, "public/signup.html", {"form": form}, status=429)
         try:
             result = services.merchant_signup(**form.cleaned_data)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from merchant_console import views
+from merchant_console import orders_views, views
 
 app_name = "console"
 
@@ -9,4 +9,6 @@ urlpatterns = [
     path("login/", views.ConsoleLoginView.as_view(), name="login"),
     path("logout/", views.ConsoleLogoutView.as_view(), name="logout"),
     path("handoff/", views.handoff, name="handoff"),
+    path("orders/", orders_views.orders, name="orders"),
+    path("orders/<str:number>/ship/", orders_views.ship, name="order-ship"),
 ]

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from tenants.handoff import handoff_token_consume
 
@@ -16,7 +17,7 @@ class ConsoleLoginView(auth_views.LoginView):
 
     def form_valid(self, form):
         if not form.get_user().is_staff:
-            form.add_error(None, "This account is not a staff account of this mall.")
+            form.add_error(None, _("This account is not a staff account of this mall."))
             return self.form_invalid(form)
         return super().form_valid(form)
 

@@ -306,7 +306,13 @@ def address_list(request):
 @shopper_required
 @require_http_methods(["GET", "POST"])
 def address_create(request):
+    """New address; `next` (a same-host path, e.g. back to checkout) is where to go after."""
     form = AddressForm(request.POST or None)
+    next_url = safe_next(
+        request, request.POST.get("next") or request.GET.get("next"),
+        default=reverse("storefront:address_list"),
+    )
+    context = {"tab": "me", "form": form, "creating": True, "next": next_url}
     if request.method == "POST":
         try:
             services.address_create(
@@ -316,15 +322,11 @@ def address_create(request):
         except DomainError as exc:
             _apply_errors(form, exc)
             return render(
-                request, "storefront/account/address_form.html",
-                {"tab": "me", "form": form, "creating": True}, status=exc.status,
+                request, "storefront/account/address_form.html", context, status=exc.status
             )
         messages.success(request, _("Address saved."))
-        return redirect("storefront:address_list")
-    return render(
-        request, "storefront/account/address_form.html",
-        {"tab": "me", "form": form, "creating": True},
-    )
+        return HttpResponseRedirect(next_url)
+    return render(request, "storefront/account/address_form.html", context)
 
 
 @shopper_required

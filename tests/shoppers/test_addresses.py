@@ -308,3 +308,23 @@ def test_an_address_id_from_another_mall_is_not_found(mall, other_mall):
     assert answer.status_code == 404
     assert listing.json() == []
     assert Address.objects.filter(pk=address.pk).exists()
+
+
+def test_new_address_returns_to_the_checkout_it_came_from(shopper_client):
+    client = shopper_client
+    response = client.post(
+        "/me/addresses/new/?next=/checkout/%3Fsku%3D1",
+        {"recipient": "李雷", "phone": "13912345678", "province": "浙江", "city": "杭州",
+         "district": "西湖区", "detail": "文三路 100 号"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/checkout/?sku=1"
+
+
+def test_new_address_refuses_an_open_redirect(shopper_client):
+    response = shopper_client.post(
+        "/me/addresses/new/?next=//evil.example/",
+        {"recipient": "李雷", "phone": "13912345678", "province": "浙江", "city": "杭州",
+         "district": "西湖区", "detail": "文三路 100 号"},
+    )
+    assert response["Location"] == "/me/addresses/"

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from tenants import services
+from tenants.demo import demo_mall_seed
 from tenants.selectors import merchant_by_slug
 
 DEMO_SLUG = "demo"
@@ -22,6 +23,11 @@ class Command(BaseCommand):
                 password=password,
             ).merchant
             self.stdout.write(f"demo merchant created: {merchant.home_url}")
+        demo_mall_seed(
+            merchant=merchant,
+            sub_mchid=os.environ.get("DEMO_SUB_MCHID", ""),
+            sub_appid=os.environ.get("DEMO_SUB_APPID", ""),
+        )
         scheme = settings.PLATFORM_SCHEME
         self.stdout.write(
             f"demo console: {scheme}://{merchant.primary_host}/console/  "

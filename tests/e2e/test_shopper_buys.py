@@ -1,0 +1,92 @@
+"""A shopper on a phone finds a product, picks a spec, signs in and places an order."""
+
+import pytest
+from django.db import connection
+
+from storefront.catalog.models import Product, Sku
+from storefront.orders.models import Order, OrderStatus
+from storefront.shoppers.senders import MemoryCodeSender
+from tenants import services as tenant_services
+from tenants.demo import demo_catalogue_seed
+from tests.conftest import OWNER_PASSWORD, ensure_default_plan
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("committed_cleanup")]
+
+PHONE = "13912345678"
+
+
+@pytest.fixture
+def e2e_mall(live_server, settings, tmp_path):
+    port = live_server.url.rsplit(":", 1)[1]
+    settings.PLATFORM_DOMAIN = f"localhost:{port}"
+    settings.PLATFORM_SCHEME = "http"
+    settings.SHOPPER_CODE_SENDER = "storefront.shoppers.senders.MemoryCodeSender"
+    settings.MEDIA_ROOT = tmp_path
+    settings.DEBUG = True  # the dev media view serves the product pictures
+    ensure_default_plan()
+    merchant = tenant_services.merchant_signup(
+        name="E2E Mall", slug="e2e-mall", owner_email="o@example.com", password=OWNER_PASSWORD
+    ).merchant
+    connection.set_tenant(merchant)
+    demo_catalogue_seed()
+    dress = Product.objects.get(title__contains="连衣裙")
+    # Pink in size L is sold out: the picker must not offer it once pink is chosen.
+    sold_out = Sku.objects.get(product=dress, spec_label__contains="粉色", spec_label__endswith="L")
+    sold_out.stock = 0
+    sold_out.save(update_fields=["stock"])
+    connection.set_schema_to_public()
+    MemoryCodeSender.clear()
+    yield f"http://e2e-mall.localhost:{port}", merchant, dress, sold_out
+    connection.set_schema_to_public()
+
+
+def test_shopper_finds_picks_a_spec_and_orders(e2e_mall, phone):
+    base, merchant, dress, sold_out = e2e_mall
+    page = phone
+
+    page.goto(base + "/")
+    assert "E2E Mall" in page.title()
+    page.fill("input[name=q]", "连衣裙")
+    page.press("input[name=q]", "Enter")
+    page.wait_for_url("**/search/**")
+    page.click(f"a[href='/products/{dress.pk}/']")
+
+    page.click("button.chip:has-text('粉色')")
+    size_l = page.locator("button.chip:has-text('L')").first
+    assert size_l.is_disabled() or "disabled" in (size_l.get_attribute("class") or "")
+    page.click("button.chip:has-text('M')")
+    page.click("#buy-now")
+
+    # not signed in yet: phone sign-in, then back to checkout
+    page.wait_for_url("**/login/**")
+    page.fill("#phone", PHONE)
+    page.click("#send-code")
+    page.wait_for_selector("#code")
+    page.fill("#code", MemoryCodeSender.last_code(PHONE))
+    page.click("#sign-in")
+
+    # no address yet: add one on the way
+    page.wait_for_url("**/checkout/**")
+    if page.locator("#place-order").is_disabled():
+        page.click("a[href*='/me/addresses/new/']")
+        page.fill("#id_recipient", "李雷")
+        page.fill("#id_phone", PHONE)
+        page.fill("#id_province", "浙江")
+        page.fill("#id_city", "杭州")
+        page.fill("#id_district", "西湖区")
+        page.fill("#id_detail", "文三路 100 号")
+        page.click("#save-address")
+        page.wait_for_url("**/checkout/**")
+    page.click("#place-order")
+
+    page.wait_for_selector("#order-number")
+    number = page.inner_text("#order-number").strip()
+    connection.set_tenant(merchant)
+    order = Order.objects.get(number=number)
+    line = order.lines.get()
+    assert order.status == OrderStatus.PENDING_PAYMENT
+    assert "粉色" in line.spec_label and "M" in line.spec_label
+    assert line.unit_price_fen == dress.base_price_fen
+    assert Sku.objects.get(pk=line.sku_id).stock == 49
+    assert page.locator("#pay-order").is_visible()
+    connection.set_schema_to_public()
