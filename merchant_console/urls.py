@@ -1,6 +1,6 @@
 from django.urls import path
 
-from merchant_console import orders_views, views
+from merchant_console import orders_views, views, wechat_pay
 
 app_name = "console"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("handoff/", views.handoff, name="handoff"),
     path("orders/", orders_views.orders, name="orders"),
     path("orders/<str:number>/ship/", orders_views.ship, name="order-ship"),
+    path("wechat-pay/", wechat_pay.wechat_pay_page, name="wechat-pay"),
 ]

@@ -2,7 +2,10 @@
 
 from django.urls import include, path
 
+from merchant_console.wechat_pay import WeChatPayBindingApi
+
 urlpatterns = [
     path("", include("merchant_console.api.products_urls")),
     path("", include("merchant_console.api.orders_urls")),
+    path("wechat-pay/", WeChatPayBindingApi.as_view(), name="api-console-wechat-pay"),
 ]

@@ -1,0 +1,123 @@
+"""Connecting the mall to WeChat Pay: the owner enters the sub-merchant number and app ids;
+the platform verifies them with WeChat before saving. The app secret is write-only."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from control_plane.errors import DomainError
+from merchant_console.api.permissions import StaffApiMixin
+from tenants.models import Merchant, WeChatBinding
+from tenants.wechat_binding import binding_save
+
+
+class WeChatPayForm(forms.Form):
+    sub_mchid = forms.CharField(label=_("WeChat Pay sub-merchant number"), max_length=16)
+    sub_appid = forms.CharField(label=_("Official account app id"), max_length=32, required=False)
+    miniprogram_appid = forms.CharField(label=_("Mini-program app id"), max_length=32,
+                                        required=False)
+    app_secret = forms.CharField(
+        label=_("Official account app secret"), required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Leave empty to keep the stored secret. It is never shown again."),
+    )
+
+
+def _merchant() -> Merchant:
+    return Merchant.objects.get(schema_name=connection.schema_name)
+
+
+def _binding(merchant: Merchant) -> WeChatBinding | None:
+    return WeChatBinding.objects.filter(merchant=merchant).first()
+
+
+@login_required(login_url="console:login")
+def wechat_pay_page(request):
+    if not request.user.is_superuser:
+        raise PermissionDenied  # payments settings are the owner's
+    merchant = _merchant()
+    binding = _binding(merchant)
+    initial = {}
+    if binding:
+        initial = {"sub_mchid": binding.sub_mchid, "sub_appid": binding.sub_appid,
+                   "miniprogram_appid": binding.miniprogram_appid}
+    form = WeChatPayForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            binding_save(merchant=merchant, sub_mchid=data["sub_mchid"],
+                         sub_appid=data["sub_appid"], miniprogram_appid=data["miniprogram_appid"],
+                         app_secret=data["app_secret"] or None)
+        except DomainError as exc:
+            for field, errors in exc.fields.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+            if not exc.fields:
+                form.add_error(None, exc.message)
+            status = exc.status
+        else:
+            messages.success(request, _("WeChat Pay is connected."))
+            return redirect("console:wechat-pay")
+    return render(request, "console/wechat_pay.html",
+                  {"form": form, "binding": binding}, status=status)
+
+
+class IsOwner(BasePermission):
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and request.user.is_superuser)
+
+
+class BindingInput(serializers.Serializer):
+    sub_mchid = serializers.CharField(max_length=16)
+    sub_appid = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    miniprogram_appid = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    app_secret = serializers.CharField(required=False, allow_blank=True, write_only=True)
+
+
+class BindingOutput(serializers.Serializer):
+    sub_mchid = serializers.CharField()
+    sub_appid = serializers.CharField()
+    miniprogram_appid = serializers.CharField()
+    status = serializers.CharField()
+    has_app_secret = serializers.BooleanField()
+    profit_sharing_max_ratio_bp = serializers.IntegerField(allow_null=True)
+    verified_at = serializers.DateTimeField(allow_null=True)
+
+
+class WeChatPayBindingApi(StaffApiMixin, APIView):
+    """The mall's WeChat Pay binding (owner only). The app secret is never returned."""
+
+    permission_classes = [IsOwner]
+
+    @extend_schema(responses={200: BindingOutput})
+    def get(self, request):
+        binding = _binding(_merchant())
+        if binding is None:
+            return Response({"code": "not_found", "message": "Not connected yet.", "fields": {}},
+                            status=404)
+        return Response(BindingOutput(binding).data)
+
+    @extend_schema(request=BindingInput, responses={200: BindingOutput})
+    def put(self, request):
+        data = BindingInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        binding = binding_save(
+            merchant=_merchant(), sub_mchid=values["sub_mchid"],
+            sub_appid=values.get("sub_appid", ""),
+            miniprogram_appid=values.get("miniprogram_appid", ""),
+            app_secret=values.get("app_secret") or None,
+        )
+        return Response(BindingOutput(binding).data)
