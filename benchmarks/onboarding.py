@@ -18,83 +18,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import requests
+from _common import PROJECT_DIR, add_tenants, boot_django, free_port, start_gunicorn, stop_gunicorn
+from _common import stop_services as stop_embedded_services
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_DIR))
 BENCH_DATA = PROJECT_DIR / ".data" / "bench"
 PASSWORD = "bench-Password-2026"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _boot_django(port: int) -> None:
-    shutil.rmtree(BENCH_DATA, ignore_errors=True)
-    os.environ.update(
-        DATA_DIR=str(BENCH_DATA), DEBUG="1", PLATFORM_DOMAIN=f"localhost:{port}",
-        SIGNUP_THROTTLE_RATE="", LOG_LEVEL="WARNING", TENANT_SPARE_POOL_SIZE="1",
-    )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "control_plane.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate_platform", "--no-refill", verbosity=0)
-
-
-def _start_web(port: int) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "control_plane.wsgi:application",
-         "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
-         "--log-level", "warning"],
-        cwd=PROJECT_DIR, env=os.environ.copy(),
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://localhost:{port}/healthz", timeout=2).status_code < 600:
-                return process
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not come up")
-
-
-def _add_existing_tenants(target: int, created: int) -> int:
-    """Create merchants directly through the provisioning code (no HTTP), up to `target`."""
-    from django.conf import settings
-    from django.db import transaction
-
-    from billing.models import Plan
-    from tenants import provisioning
-    from tenants.models import Domain, Merchant
-    from tenants.slugs import schema_name_for
-
-    plan = Plan.objects.get(is_default=True)
-    while created < target:
-        slug = f"existing-{created:05d}"
-        with transaction.atomic():
-            merchant = Merchant.objects.create(
-                schema_name=schema_name_for(slug), name=slug, slug=slug, plan=plan,
-                owner_email="owner@example.com",
-            )
-            Domain.objects.create(domain=f"{slug}.{settings.PLATFORM_HOST}", tenant=merchant)
-            provisioning.provision_schema(merchant.schema_name)
-        created += 1
-    return created
+    boot_django(BENCH_DATA, {
+        "DEBUG": "1", "PLATFORM_DOMAIN": f"localhost:{port}",
+        "SIGNUP_THROTTLE_RATE": "", "LOG_LEVEL": "WARNING", "TENANT_SPARE_POOL_SIZE": "1",
+    })
 
 
 def _empty_pool() -> None:
@@ -150,17 +89,17 @@ def main() -> None:
     args = parser.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
 
-    port = _free_port()
+    port = free_port()
     _boot_django(port)
     from tenants import provisioning
 
-    web = _start_web(port)
+    web = start_gunicorn(port)
     results: dict[str, dict] = {}
     created, serial = 0, 0
     try:
         for count in counts:
             setup_started = time.perf_counter()
-            created = _add_existing_tenants(count, created)
+            created = add_tenants(count, created)
             print(f"{count} tenants ready in {time.perf_counter() - setup_started:.1f}s",
                   flush=True)
             figures: dict[str, list[float]] = {"spare": [], "clone": [], "migrated": []}
@@ -185,11 +124,8 @@ def main() -> None:
             }
             print(count, json.dumps(results[str(count)]), flush=True)
     finally:
-        web.terminate()
-        web.wait(timeout=15)
-        from control_plane import embedded
-
-        embedded.stop_services()
+        stop_gunicorn(web)
+        stop_embedded_services()
     top = str(counts[-1])
     summary = {
         "benchmark": "onboarding",

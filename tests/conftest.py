@@ -113,3 +113,14 @@ def other_mall(make_merchant):
     """A second mall, for checks that nothing crosses over. Its schema is not active."""
     merchant = make_merchant(name="Other Mall").merchant
     return merchant
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Stop the embedded PostgreSQL and Redis the test run started (none when the
+    environment gave DATABASE_URL / REDIS_URL)."""
+    from django.db import connections
+
+    from control_plane import embedded
+
+    connections.close_all()
+    embedded.stop_services()
