@@ -140,12 +140,21 @@ def _decide(*, request_id: int, to_status: str, staff_user_id: int, note: str):
 def after_sales_approve(
     *, request_id: int, staff_user_id: int, note: str = ""
 ) -> AfterSalesRequest:
-    """Approve: the refund is then made by the payments service, which reports back
-    through `after_sales_mark_refunded`."""
-    return _decide(
-        request_id=request_id, to_status=AfterSalesStatus.APPROVED,
-        staff_user_id=staff_user_id, note=note,
-    )
+    """Approve: once committed, the payments service refunds through WeChat Pay and reports
+    back through `after_sales_mark_refunded`."""
+    with transaction.atomic():
+        case = _decide(
+            request_id=request_id, to_status=AfterSalesStatus.APPROVED,
+            staff_user_id=staff_user_id, note=note,
+        )
+        transaction.on_commit(lambda: _start_refund(case.pk))
+    return case
+
+
+def _start_refund(request_id: int) -> None:
+    from storefront.payments.tasks import start_refund
+
+    start_refund.delay(request_id)
 
 
 def after_sales_reject(*, request_id: int, staff_user_id: int, note: str) -> AfterSalesRequest:

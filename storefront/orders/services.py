@@ -129,9 +129,10 @@ def order_place(
     """Place an order that waits for payment, reserving its stock atomically.
 
     Prices, discount and shipping are computed here; the client only names SKUs and
-    quantities. Stock is taken with one conditional UPDATE per SKU in id order: under any
-    concurrency no SKU goes below zero and no two checkouts deadlock. A retry with the same
-    `client_token` returns the first order instead of placing a second.
+    quantities. Stock is taken last, with one conditional UPDATE per SKU in id order: under
+    any concurrency no SKU goes below zero, no two checkouts deadlock, and the hot rows are
+    held only until the commit. A shortfall rolls the whole order back. A retry with the
+    same `client_token` returns the first order instead of placing a second.
     """
     quantities = _clean_items(items)
     note = (note or "").strip()[:200]
@@ -155,12 +156,6 @@ def order_place(
             )
             if expected_total_fen is not None and expected_total_fen != quote.total_fen:
                 raise PriceChanged(fields={"expected_total_fen": [str(quote.total_fen)]})
-            short = lock_objects.stock_reserve(quantities)
-            if short is not None:
-                raise OutOfStock(
-                    f"Not enough stock of {skus[short]}.",
-                    fields={"items": [f"Item {short} is out of stock."]},
-                )
             now = timezone.now()
             order = Order.objects.create(
                 number=_new_order_number(),
@@ -199,6 +194,14 @@ def order_place(
                 CartLine.objects.filter(
                     cart__shopper=shopper, sku_id__in=list(quantities)
                 ).delete()
+            # Stock last: the hot SKU rows stay locked only until the commit that follows,
+            # not while the order is written (a flash sale queues on those rows).
+            short = lock_objects.stock_reserve(quantities)
+            if short is not None:
+                raise OutOfStock(
+                    f"Not enough stock of {skus[short]}.",
+                    fields={"items": [f"Item {short} is out of stock."]},
+                )
             transaction.on_commit(lambda: _schedule_auto_cancel(order))
     except IntegrityError:
         # Two retries with one client_token raced; the other one placed the order.

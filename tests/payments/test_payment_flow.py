@@ -151,11 +151,13 @@ def test_refund_returns_the_money_and_closes_the_order(live_mall, sim):
         order=order, shopper_id=shopper.pk, items=[RefundItem(line.pk, 2)],
         reason="damaged",
     )
-    after_sales_approve(request_id=case.pk, staff_user_id=1)
-    refund = refund_start(after_sales_id=case.pk)
-    assert refund.amount_fen == order.total_fen
-
-    assert wait_for(lambda: Refund.objects.get(pk=refund.pk).status == "succeeded")
+    celery_app.control.purge()
+    with start_worker(celery_app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
+        after_sales_approve(request_id=case.pk, staff_user_id=1)  # queues the refund
+        assert wait_for(lambda: Refund.objects.filter(after_sales=case).exists())
+        refund = Refund.objects.get(after_sales=case)
+        assert refund.amount_fen == order.total_fen
+        assert wait_for(lambda: Refund.objects.get(pk=refund.pk).status == "succeeded")
     case.refresh_from_db()
     order.refresh_from_db()
     sku.refresh_from_db()
