@@ -353,5 +353,13 @@ CELERY_BEAT_SCHEDULE.update({
         "task": "storefront.payments.tasks.query_processing_refunds",
         "schedule": 300.0, "options": {"expires": 290},
     },
+    "query-processing-profit-shares": {
+        "task": "storefront.payments.tasks.query_processing_profit_shares",
+        "schedule": 300.0, "options": {"expires": 290},
+    },
+    "query-pending-transfers": {
+        "task": "storefront.payments.tasks.query_pending_transfers",
+        "schedule": 300.0, "options": {"expires": 290},
+    },
 })
 # --- end of WeChat Pay ---

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from control_plane.errors import DomainError
 from storefront.api.auth import IsShopper, ShopperApiMixin
 from storefront.orders.selectors import order_get_for_shopper
-from storefront.payments import refunds, services
+from storefront.payments import payouts, refunds, services
 from storefront.payments.callbacks import CallbackRejected, callback_verify
 from storefront.payments.models import (
     Payment,
@@ -142,3 +142,10 @@ def wechat_pay_notify(request):
 @require_POST
 def wechat_refund_notify(request):
     return _handle(request, refunds.refund_apply)
+
+
+@csrf_exempt
+@require_POST
+def wechat_transfer_notify(request):
+    """MCHTRANSFER.BILL.FINISHED: a transfer to a user's balance reached its final state."""
+    return _handle(request, payouts.transfer_apply)

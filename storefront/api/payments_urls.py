@@ -13,4 +13,8 @@ urlpatterns = [
         "payments/wechat/refund-notify/", payments.wechat_refund_notify,
         name="wechat-refund-notify",
     ),
+    path(
+        "payments/wechat/transfer-notify/", payments.wechat_transfer_notify,
+        name="wechat-transfer-notify",
+    ),
 ]

@@ -112,3 +112,175 @@ class ReconciliationMismatch(models.Model):
                 fields=["bill_date", "kind", "out_trade_no"], name="payments_mismatch_once"
             )
         ]
+
+
+# Payouts: profit sharing (分账) and transfers to WeChat balance (商家转账) -------------------
+
+
+class ReceiverType(models.TextChoices):
+    PERSONAL_OPENID = "PERSONAL_OPENID", "Person (openid of the platform's app)"
+    PERSONAL_SUB_OPENID = "PERSONAL_SUB_OPENID", "Person (openid of the mall's app)"
+    MERCHANT_ID = "MERCHANT_ID", "Merchant"
+
+
+class ProfitShareReceiver(models.Model):
+    """A receiver added to the sub-merchant's profit-sharing list; WeChat refuses a share to
+    anyone not added first. Remembered so each account is added once per sub-merchant (a new
+    sub-merchant binding needs its receivers added again)."""
+
+    sub_mchid = models.CharField(max_length=16)
+    receiver_type = models.CharField(max_length=20, choices=ReceiverType.choices)
+    account = models.CharField(max_length=64)
+    appid = models.CharField(max_length=32, blank=True)
+    relation_type = models.CharField(max_length=20)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sub_mchid", "receiver_type", "account"], name="payments_receiver_once"
+            )
+        ]
+
+
+class ProfitShareKind(models.TextChoices):
+    SHARE = "share", "Share to receivers"
+    UNFREEZE = "unfreeze", "Unfreeze the rest to the sub-merchant"
+
+
+class ProfitShareStatus(models.TextChoices):
+    CREATED = "created", "Sent, not acknowledged by WeChat yet"
+    PROCESSING = "processing", "Processing at WeChat"
+    FINISHED = "finished", "Finished"
+    REFUSED = "refused", "Refused by WeChat (nothing shared)"
+
+
+class ProfitShare(models.Model):
+    """One profit-sharing order (or unfreeze) on a paid transaction, by `out_order_no`.
+
+    `request` is the exact body sent, so a retry sends the same order again; the state and
+    the per-receiver results only ever come from WeChat's answers."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="profit_shares")
+    out_order_no = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=10, choices=ProfitShareKind.choices)
+    status = models.CharField(
+        max_length=10, choices=ProfitShareStatus.choices, default=ProfitShareStatus.CREATED
+    )
+    sub_mchid = models.CharField(max_length=16)
+    amount_fen = models.PositiveIntegerField(default=0)  # total to receivers (SHARE)
+    unfreeze_unsplit = models.BooleanField(default=False)
+    order_id = models.CharField(max_length=64, blank=True)  # WeChat's 分账单号
+    request = models.JSONField(default=dict)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+
+class ShareLineResult(models.TextChoices):
+    PENDING = "PENDING", "Pending"
+    SUCCESS = "SUCCESS", "Shared"
+    CLOSED = "CLOSED", "Closed (not shared)"
+
+
+class ProfitShareLine(models.Model):
+    """One receiver of a profit-sharing order, with WeChat's result for it."""
+
+    share = models.ForeignKey(ProfitShare, on_delete=models.CASCADE, related_name="lines")
+    receiver_type = models.CharField(max_length=20, choices=ReceiverType.choices)
+    account = models.CharField(max_length=64)
+    amount_fen = models.PositiveIntegerField()
+    description = models.CharField(max_length=80)
+    result = models.CharField(
+        max_length=10, choices=ShareLineResult.choices, default=ShareLineResult.PENDING
+    )
+    fail_reason = models.CharField(max_length=40, blank=True)
+    detail_id = models.CharField(max_length=64, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["share", "receiver_type", "account"], name="payments_share_line_once"
+            )
+        ]
+
+
+class ShareReturnStatus(models.TextChoices):
+    CREATED = "created", "Sent, not acknowledged by WeChat yet"
+    PROCESSING = "processing", "Processing at WeChat"
+    SUCCESS = "success", "Returned"
+    FAILED = "failed", "Failed"
+    REFUSED = "refused", "Refused by WeChat (nothing returned)"
+
+
+class ProfitShareReturn(models.Model):
+    """Clawing a share back from a merchant receiver (分账回退), by `out_return_no`."""
+
+    share = models.ForeignKey(ProfitShare, on_delete=models.PROTECT, related_name="returns")
+    out_return_no = models.CharField(max_length=64, unique=True)
+    return_mchid = models.CharField(max_length=32)
+    amount_fen = models.PositiveIntegerField()
+    description = models.CharField(max_length=80)
+    status = models.CharField(
+        max_length=10, choices=ShareReturnStatus.choices, default=ShareReturnStatus.CREATED
+    )
+    return_id = models.CharField(max_length=64, blank=True)
+    fail_reason = models.CharField(max_length=40, blank=True)
+    request = models.JSONField(default=dict)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+
+class TransferStatus(models.TextChoices):
+    """WeChat's transfer-bill states, plus CREATED (sent, no answer yet) and REFUSED (WeChat
+    refused the request: no bill exists, no money moved)."""
+
+    CREATED = "CREATED", "Sent, not acknowledged by WeChat yet"
+    ACCEPTED = "ACCEPTED", "Accepted"
+    PROCESSING = "PROCESSING", "Processing"
+    WAIT_USER_CONFIRM = "WAIT_USER_CONFIRM", "Waiting for the user to confirm"
+    TRANSFERING = "TRANSFERING", "Transferring"
+    CANCELING = "CANCELING", "Cancelling"
+    SUCCESS = "SUCCESS", "Paid to the user's balance"
+    FAIL = "FAIL", "Failed or closed"
+    CANCELLED = "CANCELLED", "Cancelled"
+    REFUSED = "REFUSED", "Refused by WeChat"
+
+
+class Transfer(models.Model):
+    """A transfer from the sub-merchant to a user's WeChat balance, by `out_bill_no`.
+
+    The user confirms it in WeChat (`package_info` for wx.requestMerchantTransfer). `request`
+    is the exact body sent (the real name only as ciphertext to WeChat's public key, which
+    only WeChat can read), so a retry sends the same bill again."""
+
+    out_bill_no = models.CharField(max_length=32, unique=True)
+    sub_mchid = models.CharField(max_length=16)
+    appid = models.CharField(max_length=32)
+    openid = models.CharField(max_length=64)
+    amount_fen = models.PositiveIntegerField()
+    remark = models.CharField(max_length=32)
+    real_name_given = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=20, choices=TransferStatus.choices, default=TransferStatus.CREATED
+    )
+    transfer_bill_no = models.CharField(max_length=64, blank=True)
+    package_info = models.TextField(blank=True)
+    fail_reason = models.CharField(max_length=64, blank=True)
+    request = models.JSONField(default=dict)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"])]

@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 
 from control_plane.errors import DomainError
-from storefront.payments import reconciliation, refunds, services
+from storefront.payments import payouts, reconciliation, refunds, services
 from storefront.payments.models import Refund, RefundStatus
 
 logger = logging.getLogger(__name__)
@@ -45,3 +45,37 @@ def start_refund(after_sales_id: int) -> None:
 def reconcile_yesterday() -> int:
     return len(reconciliation.reconciliation_run(bill_date=reconciliation.yesterday_in_shanghai()))
 
+
+
+@shared_task(ignore_result=True)
+def query_processing_profit_shares() -> int:
+    """Profit-sharing orders and returns still open at WeChat: ask for their state (those
+    never acknowledged are sent again, with the same body)."""
+    done = 0
+    for share in payouts.profit_shares_awaiting():
+        try:
+            _, outcome = payouts.profit_share_query(share=share)
+            done += outcome == "applied"
+        except DomainError as exc:
+            logger.warning("profit share query %s failed: %s", share.out_order_no, exc.message)
+    for share_return in payouts.share_returns_awaiting():
+        try:
+            _, outcome = payouts.profit_share_return_query(share_return=share_return)
+            done += outcome == "applied"
+        except DomainError as exc:
+            logger.warning("share return query %s failed: %s",
+                           share_return.out_return_no, exc.message)
+    return done
+
+
+@shared_task(ignore_result=True)
+def query_pending_transfers() -> int:
+    """Transfers without a final state: callbacks can be late or lost."""
+    done = 0
+    for transfer in payouts.transfers_awaiting():
+        try:
+            _, outcome = payouts.transfer_query(transfer=transfer)
+            done += outcome == "applied"
+        except DomainError as exc:
+            logger.warning("transfer query %s failed: %s", transfer.out_bill_no, exc.message)
+    return done
