@@ -4,11 +4,13 @@ arrives with its own issue; staff can also use the API at /api/docs/.)"""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from control_plane.errors import DomainError
-from storefront.orders.models import OrderStatus
-from storefront.orders.selectors import order_get, order_list
+from storefront.orders.after_sales import after_sales_approve, after_sales_reject
+from storefront.orders.models import AfterSalesStatus, OrderStatus
+from storefront.orders.selectors import after_sales_list, order_get, order_list
 from storefront.orders.services import order_ship
 
 STATUSES = [OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.PENDING_PAYMENT]
@@ -36,8 +38,39 @@ def ship(request, number: str):
             carrier=request.POST.get("carrier", ""),
             tracking_number=request.POST.get("tracking_number", ""),
         )
-        messages.success(request, f"{number} shipped.")
+        messages.success(request, _("%(number)s shipped.") % {"number": number})
     except DomainError as exc:
         details = "; ".join(m for field in exc.fields.values() for m in field)
         messages.error(request, f"{number}: {exc.message} {details}".strip())
     return redirect("console:orders")
+
+
+@login_required(login_url="console:login")
+@permission_required("orders.view_aftersalesrequest", raise_exception=True)
+def after_sales(request):
+    status = request.GET.get("status") or AfterSalesStatus.REQUESTED
+    if status not in AfterSalesStatus.values:
+        status = AfterSalesStatus.REQUESTED
+    return render(request, "console/after_sales.html", {
+        "cases": after_sales_list(status=status)[:100], "status": status,
+        "statuses": list(AfterSalesStatus),
+    })
+
+
+@require_POST
+@login_required(login_url="console:login")
+@permission_required("orders.change_aftersalesrequest", raise_exception=True)
+def after_sales_decide(request, case_id: int):
+    """Approve (the refund then goes through WeChat Pay) or reject with a note."""
+    note = request.POST.get("note", "")
+    try:
+        if request.POST.get("decision") == "approve":
+            after_sales_approve(request_id=case_id, staff_user_id=request.user.pk, note=note)
+            messages.success(request, _("Approved: the refund is on its way."))
+        else:
+            after_sales_reject(request_id=case_id, staff_user_id=request.user.pk, note=note)
+            messages.success(request, _("Rejected."))
+    except DomainError as exc:
+        details = "; ".join(m for field in exc.fields.values() for m in field)
+        messages.error(request, f"{exc.message} {details}".strip())
+    return redirect("console:after-sales")

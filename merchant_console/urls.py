@@ -11,5 +11,10 @@ urlpatterns = [
     path("handoff/", views.handoff, name="handoff"),
     path("orders/", orders_views.orders, name="orders"),
     path("orders/<str:number>/ship/", orders_views.ship, name="order-ship"),
+    path("after-sales/", orders_views.after_sales, name="after-sales"),
+    path(
+        "after-sales/<int:case_id>/decide/", orders_views.after_sales_decide,
+        name="after-sales-decide",
+    ),
     path("wechat-pay/", wechat_pay.wechat_pay_page, name="wechat-pay"),
 ]

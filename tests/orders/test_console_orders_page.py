@@ -53,3 +53,26 @@ def test_staff_without_permission_cannot_ship(mall_client, place, sku):
     ).status_code == 403
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
+
+
+def test_staff_decide_after_sales_from_the_console(owner_client, place, sku, buyer):
+    from storefront.orders.after_sales import RefundItem, after_sales_request
+    from storefront.orders.models import AfterSalesRequest
+
+    order = place((sku, 2))
+    order_mark_paid(order=order)
+    case = after_sales_request(
+        order=order, shopper_id=buyer.pk, items=[RefundItem(order.lines.get().pk, 1)],
+        reason="damaged",
+    )
+    page = owner_client.get("/console/after-sales/")
+    assert f'id="approve-{case.pk}"' in page.content.decode()
+
+    rejected = owner_client.post(f"/console/after-sales/{case.pk}/decide/",
+                                 {"decision": "reject", "note": ""})
+    assert rejected.status_code == 302
+    assert AfterSalesRequest.objects.get(pk=case.pk).status == "requested"  # a note is required
+
+    owner_client.post(f"/console/after-sales/{case.pk}/decide/",
+                      {"decision": "approve", "note": "sorry"})
+    assert AfterSalesRequest.objects.get(pk=case.pk).status == "approved"
