@@ -22,11 +22,10 @@ from merchant_console.api.permissions import StaffApiMixin
 from storefront.orders.after_sales import after_sales_approve, after_sales_reject
 from storefront.orders.models import AfterSalesStatus, OrderStatus
 from storefront.orders.presenters import (
-    AFTER_SALES_STATUS_LABELS,
     ORDER_STATUS_LABELS,
-    REASON_LABELS,
 )
 from storefront.orders.selectors import after_sales_get, after_sales_list, order_get, order_list
+from storefront.orders.serializers import AfterSalesCaseOutput
 from storefront.orders.services import order_ship
 
 ERROR = inline_serializer(
@@ -120,39 +119,9 @@ class ConsoleTimelineOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class ConsoleAfterSalesLineOutput(serializers.Serializer):
-    order_line_id = serializers.IntegerField()
-    title = serializers.CharField(source="order_line.title")
-    quantity = serializers.IntegerField()
-    refund_fen = serializers.IntegerField()
-
-
-class StaffAfterSalesOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    order_number = serializers.CharField(source="order.number")
+class StaffAfterSalesOutput(AfterSalesCaseOutput):
     order_status = serializers.CharField(source="order.status")
-    status = serializers.ChoiceField(choices=AfterSalesStatus.choices)
-    status_label = serializers.SerializerMethodField()
-    reason = serializers.CharField()
-    reason_label = serializers.SerializerMethodField()
-    description = serializers.CharField()
-    refund_fen = serializers.IntegerField()
-    staff_note = serializers.CharField()
     decided_by_id = serializers.IntegerField(allow_null=True)
-    created_at = serializers.DateTimeField()
-    decided_at = serializers.DateTimeField(allow_null=True)
-    refunded_at = serializers.DateTimeField(allow_null=True)
-    lines = ConsoleAfterSalesLineOutput(many=True)
-    photos = serializers.SerializerMethodField()
-
-    def get_status_label(self, case) -> str:
-        return str(AFTER_SALES_STATUS_LABELS.get(case.status, case.status))
-
-    def get_reason_label(self, case) -> str:
-        return str(REASON_LABELS.get(case.reason, case.reason))
-
-    def get_photos(self, case) -> list[str]:
-        return [photo.image.url for photo in case.photos.all()]
 
 
 class StaffOrderDetailOutput(StaffOrderSummaryOutput):

@@ -43,9 +43,7 @@ from storefront.orders.cart import (
 )
 from storefront.orders.models import ActorType, OrderStatus
 from storefront.orders.presenters import (
-    AFTER_SALES_STATUS_LABELS,
     ORDER_STATUS_LABELS,
-    REASON_LABELS,
     cart_view,
     order_actions,
     order_after_sales,
@@ -57,6 +55,7 @@ from storefront.orders.selectors import (
     order_get_for_shopper,
     order_list_for_shopper,
 )
+from storefront.orders.serializers import AfterSalesCaseOutput
 from storefront.orders.services import (
     CheckoutItem,
     checkout_quote,
@@ -303,39 +302,6 @@ class ShopperTimelineOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class ShopperAfterSalesLineOutput(serializers.Serializer):
-    order_line_id = serializers.IntegerField()
-    title = serializers.CharField(source="order_line.title")
-    quantity = serializers.IntegerField()
-    refund_fen = serializers.IntegerField()
-
-
-class ShopperAfterSalesOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    order_number = serializers.CharField(source="order.number")
-    status = serializers.CharField()
-    status_label = serializers.SerializerMethodField()
-    reason = serializers.CharField()
-    reason_label = serializers.SerializerMethodField()
-    description = serializers.CharField()
-    refund_fen = serializers.IntegerField()
-    staff_note = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    decided_at = serializers.DateTimeField(allow_null=True)
-    refunded_at = serializers.DateTimeField(allow_null=True)
-    lines = ShopperAfterSalesLineOutput(many=True)
-    photos = serializers.SerializerMethodField()
-
-    def get_status_label(self, case) -> str:
-        return str(AFTER_SALES_STATUS_LABELS.get(case.status, case.status))
-
-    def get_reason_label(self, case) -> str:
-        return str(REASON_LABELS.get(case.reason, case.reason))
-
-    def get_photos(self, case) -> list[str]:
-        return [photo.image.url for photo in case.photos.all()]
-
-
 class OrderActionsOutput(serializers.Serializer):
     can_cancel = serializers.BooleanField()
     can_confirm_receipt = serializers.BooleanField()
@@ -367,9 +333,9 @@ class ShopperOrderDetailOutput(ShopperOrderSummaryOutput):
     def get_pay_seconds_left(self, order) -> int:
         return pay_seconds_left(order)
 
-    @extend_schema_field(ShopperAfterSalesOutput(many=True))
+    @extend_schema_field(AfterSalesCaseOutput(many=True))
     def get_after_sales(self, order):
-        return ShopperAfterSalesOutput(self._cases(order), many=True).data
+        return AfterSalesCaseOutput(self._cases(order), many=True).data
 
     @extend_schema_field(OrderActionsOutput)
     def get_actions(self, order):
@@ -536,15 +502,15 @@ class OrderAfterSalesApi(ShopperApiMixin, APIView):
     permission_classes = [IsShopper]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
-    @extend_schema(responses={200: ShopperAfterSalesOutput(many=True), **_errors(401, 404)},
+    @extend_schema(responses={200: AfterSalesCaseOutput(many=True), **_errors(401, 404)},
                    operation_id="orders_after_sales_list")
     def get(self, request, number: str):
         order = order_get_for_shopper(shopper=_shopper(request), number=number)
-        return Response(ShopperAfterSalesOutput(order_after_sales(order), many=True).data)
+        return Response(AfterSalesCaseOutput(order_after_sales(order), many=True).data)
 
     @extend_schema(
         request={"multipart/form-data": AfterSalesInput, "application/json": AfterSalesInput},
-        responses={201: ShopperAfterSalesOutput, **_errors(400, 401, 403, 404, 409)},
+        responses={201: AfterSalesCaseOutput, **_errors(400, 401, 403, 404, 409)},
         operation_id="orders_after_sales_request",
     )
     def post(self, request, number: str):
@@ -562,14 +528,14 @@ class OrderAfterSalesApi(ShopperApiMixin, APIView):
             reason=values["reason"], description=values["description"], photos=photos,
         )
         case = after_sales_get_for_shopper(shopper=shopper, request_id=case.pk)
-        return Response(ShopperAfterSalesOutput(case).data, status=status.HTTP_201_CREATED)
+        return Response(AfterSalesCaseOutput(case).data, status=status.HTTP_201_CREATED)
 
 
 class AfterSalesWithdrawApi(ShopperApiMixin, APIView):
     permission_classes = [IsShopper]
 
     @extend_schema(
-        request=None, responses={200: ShopperAfterSalesOutput, **_errors(401, 403, 404, 409)},
+        request=None, responses={200: AfterSalesCaseOutput, **_errors(401, 403, 404, 409)},
         operation_id="after_sales_withdraw",
     )
     def post(self, request, request_id: int):
@@ -577,4 +543,4 @@ class AfterSalesWithdrawApi(ShopperApiMixin, APIView):
         case = after_sales_get_for_shopper(shopper=shopper, request_id=request_id)
         after_sales_withdraw(request_id=case.pk, shopper_id=shopper.pk)
         case = after_sales_get_for_shopper(shopper=shopper, request_id=case.pk)
-        return Response(ShopperAfterSalesOutput(case).data)
+        return Response(AfterSalesCaseOutput(case).data)
