@@ -25,7 +25,7 @@ from storefront.orders.presenters import (
     ORDER_STATUS_LABELS,
 )
 from storefront.orders.selectors import after_sales_get, after_sales_list, order_get, order_list
-from storefront.orders.serializers import AfterSalesCaseOutput
+from storefront.orders.serializers import AfterSalesCaseOutput, OrderLineOutput
 from storefront.orders.services import order_ship
 
 ERROR = inline_serializer(
@@ -72,21 +72,6 @@ class ConsoleShopperRefOutput(serializers.Serializer):
     id = serializers.IntegerField()
     display_name = serializers.CharField()
     phone = serializers.CharField(allow_null=True)
-
-
-class ConsoleOrderLineOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    sku_id = serializers.IntegerField()
-    product_id = serializers.IntegerField()
-    title = serializers.CharField()
-    spec_label = serializers.CharField()
-    image_url = serializers.CharField()
-    unit_price_fen = serializers.IntegerField()
-    quantity = serializers.IntegerField()
-    discount_fen = serializers.IntegerField()
-    paid_fen = serializers.IntegerField()
-    refunded_quantity = serializers.IntegerField()
-    refunded_fen = serializers.IntegerField()
 
 
 class StaffOrderSummaryOutput(serializers.Serializer):
@@ -136,7 +121,7 @@ class StaffOrderDetailOutput(StaffOrderSummaryOutput):
     cancel_reason = serializers.CharField()
     carrier = serializers.CharField()
     tracking_number = serializers.CharField()
-    lines = ConsoleOrderLineOutput(many=True)
+    lines = OrderLineOutput(many=True)
     timeline = ConsoleTimelineOutput(source="status_changes.all", many=True)
     after_sales = StaffAfterSalesOutput(source="after_sales.all", many=True)
 

@@ -55,7 +55,7 @@ from storefront.orders.selectors import (
     order_get_for_shopper,
     order_list_for_shopper,
 )
-from storefront.orders.serializers import AfterSalesCaseOutput
+from storefront.orders.serializers import AfterSalesCaseOutput, OrderLineOutput
 from storefront.orders.services import (
     CheckoutItem,
     checkout_quote,
@@ -263,21 +263,6 @@ class CheckoutQuoteApi(ShopperApiMixin, APIView):
 # ------------------------------------------------------------------ orders
 
 
-class ShopperOrderLineOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    sku_id = serializers.IntegerField()
-    product_id = serializers.IntegerField()
-    title = serializers.CharField()
-    spec_label = serializers.CharField()
-    image_url = serializers.CharField()
-    unit_price_fen = serializers.IntegerField()
-    quantity = serializers.IntegerField()
-    discount_fen = serializers.IntegerField()
-    paid_fen = serializers.IntegerField()
-    refunded_quantity = serializers.IntegerField()
-    refunded_fen = serializers.IntegerField()
-
-
 class ShopperOrderSummaryOutput(serializers.Serializer):
     number = serializers.CharField()
     status = serializers.ChoiceField(choices=OrderStatus.choices)
@@ -289,7 +274,7 @@ class ShopperOrderSummaryOutput(serializers.Serializer):
     refunded_fen = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     pay_deadline = serializers.DateTimeField()
-    lines = ShopperOrderLineOutput(many=True)
+    lines = OrderLineOutput(many=True)
 
     def get_status_label(self, order) -> str:
         return str(ORDER_STATUS_LABELS.get(order.status, order.status))

@@ -1,10 +1,25 @@
-"""Output shapes of after-sales cases, shared by the shopper API and the staff API (the
-staff one adds fields); one definition keeps the two answers from drifting apart."""
+"""Output shapes shared by the shopper API and the staff API (order lines, after-sales
+cases; the staff API adds fields): one definition keeps the two answers from drifting."""
 
 from rest_framework import serializers
 
 from storefront.orders.models import AfterSalesStatus
 from storefront.orders.presenters import AFTER_SALES_STATUS_LABELS, REASON_LABELS
+
+
+class OrderLineOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    sku_id = serializers.IntegerField()
+    product_id = serializers.IntegerField()
+    title = serializers.CharField()
+    spec_label = serializers.CharField()
+    image_url = serializers.CharField()
+    unit_price_fen = serializers.IntegerField()
+    quantity = serializers.IntegerField()
+    discount_fen = serializers.IntegerField()
+    paid_fen = serializers.IntegerField()
+    refunded_quantity = serializers.IntegerField()
+    refunded_fen = serializers.IntegerField()
 
 
 class AfterSalesLineOutput(serializers.Serializer):
