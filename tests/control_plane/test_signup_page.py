@@ -84,3 +84,20 @@ def test_openapi_schema_lists_signup(browser):
     response = browser.get("/api/schema/")
     assert response.status_code == 200
     assert b"/api/v1/merchants/" in response.content
+
+
+def test_a_malls_openapi_schema_covers_its_apis(make_merchant):
+    from tests.conftest import host_client
+
+    merchant = make_merchant().merchant
+    response = host_client(merchant).get("/api/schema/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    for path in ("/api/v1/products/", "/api/v1/orders/", "/api/v1/cart/", "/api/v1/payments/",
+                 "/api/v1/me/addresses/", "/api/v1/console/products/",
+                 "/api/v1/console/orders/", "/api/v1/console/wechat-pay/"):
+        assert path in body, path
+    assert "/api/v1/merchants/" not in body  # the platform's own API is on its own host
+    docs = host_client(merchant).get("/api/docs/")
+    assert docs.status_code == 200
+    assert "cdn.jsdelivr" not in docs.content.decode()  # assets are served locally
