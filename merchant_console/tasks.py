@@ -4,9 +4,8 @@ from celery import shared_task
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import connection
 
-from tenants.models import Merchant
+from tenants.selectors import merchant_current
 
 
 @shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -14,7 +13,7 @@ def send_owner_welcome(user_id: int) -> str:
     """Email the new owner their mall's addresses. Looks the user up in the current schema,
     which is only right if the task really runs in the merchant's schema."""
     owner = get_user_model().objects.get(pk=user_id)
-    merchant = Merchant.objects.get(schema_name=connection.schema_name)
+    merchant = merchant_current()
     send_mail(
         subject=f"Your mall {merchant.name} is ready",
         message=(

@@ -7,7 +7,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
@@ -19,6 +18,7 @@ from rest_framework.views import APIView
 from control_plane.errors import DomainError
 from merchant_console.api.permissions import StaffApiMixin
 from tenants.models import Merchant, WeChatBinding
+from tenants.selectors import merchant_current
 from tenants.wechat_binding import binding_save
 
 
@@ -34,10 +34,6 @@ class WeChatPayForm(forms.Form):
     )
 
 
-def _merchant() -> Merchant:
-    return Merchant.objects.get(schema_name=connection.schema_name)
-
-
 def _binding(merchant: Merchant) -> WeChatBinding | None:
     return WeChatBinding.objects.filter(merchant=merchant).first()
 
@@ -46,7 +42,7 @@ def _binding(merchant: Merchant) -> WeChatBinding | None:
 def wechat_pay_page(request):
     if not request.user.is_superuser:
         raise PermissionDenied  # payments settings are the owner's
-    merchant = _merchant()
+    merchant = merchant_current()
     binding = _binding(merchant)
     initial = {}
     if binding:
@@ -103,7 +99,7 @@ class WeChatPayBindingApi(StaffApiMixin, APIView):
 
     @extend_schema(responses={200: BindingOutput})
     def get(self, request):
-        binding = _binding(_merchant())
+        binding = _binding(merchant_current())
         if binding is None:
             return Response({"code": "not_found", "message": "Not connected yet.", "fields": {}},
                             status=404)
@@ -115,7 +111,7 @@ class WeChatPayBindingApi(StaffApiMixin, APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         binding = binding_save(
-            merchant=_merchant(), sub_mchid=values["sub_mchid"],
+            merchant=merchant_current(), sub_mchid=values["sub_mchid"],
             sub_appid=values.get("sub_appid", ""),
             miniprogram_appid=values.get("miniprogram_appid", ""),
             app_secret=values.get("app_secret") or None,

@@ -1,12 +1,13 @@
 """Reads over merchants."""
 
-from django.db.models import QuerySet
+from django.db import connection
 
 from tenants.models import Merchant
 
 
-def merchant_list() -> QuerySet[Merchant]:
-    return Merchant.objects.select_related("plan").prefetch_related("domains")
+def merchant_current() -> Merchant:
+    """The mall whose schema this connection is on (in a request, a task, a command)."""
+    return Merchant.objects.get(schema_name=connection.schema_name)
 
 
 def merchant_by_slug(*, slug: str) -> Merchant | None:

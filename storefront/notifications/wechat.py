@@ -17,6 +17,7 @@ from wechatpy.session.redisstorage import RedisStorage
 
 from storefront.orders.models import Order
 from storefront.payments.models import Refund
+from tenants.selectors import merchant_current
 
 logger = logging.getLogger(__name__)
 
@@ -90,8 +91,4 @@ def order_event_message_send(*, order_id: int, event: str) -> str | None:
 
 
 def order_host() -> str:
-    from django.db import connection
-
-    from tenants.models import Merchant
-
-    return Merchant.objects.get(schema_name=connection.schema_name).primary_host
+    return merchant_current().primary_host

@@ -6,7 +6,7 @@ reports the outcome by callback (or to the query job). `refund_apply` is idempot
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from storefront.orders.after_sales import after_sales_mark_refunded
@@ -21,7 +21,7 @@ from storefront.payments.models import (
 )
 from storefront.payments.services import PaymentMismatch, PaymentNotAllowed, notify_url
 from tenants import wechatpay_gateway
-from tenants.models import Merchant
+from tenants.selectors import merchant_current
 
 _REFUND_STATES = {
     "SUCCESS": RefundStatus.SUCCEEDED,
@@ -49,7 +49,7 @@ def refund_start(*, after_sales_id: int) -> Refund:
     )
     if refund.status != RefundStatus.PROCESSING:
         return refund
-    merchant = Merchant.objects.get(schema_name=connection.schema_name)
+    merchant = merchant_current()
     code, message = wechatpay_gateway.client().refund(
         out_refund_no=refund.out_refund_no,
         amount={"refund": refund.amount_fen, "total": payment.amount_fen, "currency": "CNY"},

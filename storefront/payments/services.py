@@ -78,10 +78,6 @@ def channel_for_client(*, user_agent: str, is_mobile: bool) -> str:
     return PaymentChannel.H5 if is_mobile else PaymentChannel.NATIVE
 
 
-def _current_merchant() -> Merchant:
-    return Merchant.objects.get(schema_name=connection.schema_name)
-
-
 def notify_url(merchant: Merchant, kind: str = "notify") -> str:
     return f"{merchant.home_url}api/v1/payments/wechat/{kind}/"
 
