@@ -6,7 +6,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from control_plane.errors import DomainError
+from core.errors import DomainError
 
 
 def _messages(value) -> list[str]:

@@ -37,6 +37,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[PLATFORM_HOST, f".{PLATFORM_H
 
 SHARED_APPS = [
     "django_tenants",
+    "core",
     "tenants",
     "billing",
     "control_plane",
@@ -51,6 +52,7 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",
 ]
 TENANT_APPS = [
+    "core",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -151,6 +153,19 @@ CELERY_BEAT_SCHEDULER = "control_plane.beat.PlatformScheduler"
 CELERY_BEAT_SCHEDULE = {
     "refill-spare-schemas": {
         "task": "tenants.tasks.refill_spare_schemas",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+        "tenant_schemas": ["public"],
+    },
+    # Side effects a broker outage held back in the outbox (core.outbox), in every mall and
+    # in public.
+    "outbox-relay": {
+        "task": "core.tasks.relay_outbox",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "outbox-relay-public": {
+        "task": "core.tasks.relay_outbox",
         "schedule": 60.0,
         "options": {"expires": 55},
         "tenant_schemas": ["public"],

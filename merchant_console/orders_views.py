@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from control_plane.errors import DomainError
+from core.errors import DomainError
 from storefront.orders.after_sales import after_sales_approve, after_sales_reject
 from storefront.orders.models import AfterSalesStatus, OrderStatus
 from storefront.orders.selectors import after_sales_list, order_get, order_list

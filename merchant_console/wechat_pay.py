@@ -15,7 +15,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from control_plane.errors import DomainError
+from core.errors import DomainError
 from merchant_console.api.permissions import StaffApiMixin
 from tenants.models import Merchant, WeChatBinding
 from tenants.selectors import merchant_current

@@ -2,7 +2,7 @@
 
 from django.contrib import admin, messages
 
-from control_plane.errors import DomainError
+from core.errors import DomainError
 from tenants import services
 from tenants.models import Domain, Merchant, MerchantStatusChange, SpareSchema
 

@@ -1,6 +1,6 @@
 """Stable error codes of merchant onboarding and lifecycle."""
 
-from control_plane.errors import Conflict, DomainError, InvalidInput
+from core.errors import Conflict, DomainError, InvalidInput
 
 
 class SignupInvalid(InvalidInput):

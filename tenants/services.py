@@ -16,6 +16,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists
 
 from billing.models import Plan
+from core import outbox
 from tenants import provisioning
 from tenants.errors import IllegalStatusTransition, PlatformNotReady, SignupInvalid, SlugTaken
 from tenants.models import Domain, Merchant, MerchantStatus, MerchantStatusChange
@@ -110,7 +111,12 @@ def merchant_signup(*, name: str, slug: str, owner_email: str, password: str) ->
             owner_id = _create_owner(
                 schema_name=schema_name, email=cleaned["owner_email"], password_hash=password_hash
             )
-            transaction.on_commit(lambda: _after_signup(merchant, owner_id))
+            # In the public schema's outbox: sent after the commit, or by the relay.
+            outbox.enqueue("tenants.tasks.refill_spare_schemas")
+            outbox.enqueue(
+                "tenants.tasks.send_owner_welcome",
+                kwargs={"merchant_id": merchant.pk, "owner_id": owner_id},
+            )
     except IntegrityError as exc:
         # Only reachable if the advisory lock was bypassed (e.g. a row inserted by hand).
         raise SlugTaken(fields={"slug": [SlugTaken.default_message]}) from exc
@@ -131,15 +137,6 @@ def _create_owner(*, schema_name: str, email: str, password_hash: str) -> int:
             is_superuser=True,
         )
     return owner.pk
-
-
-def _after_signup(merchant: Merchant, owner_id: int) -> None:
-    from merchant_console.tasks import send_owner_welcome
-    from tenants.tasks import refill_spare_schemas
-
-    refill_spare_schemas.delay()
-    with schema_context(merchant.schema_name):
-        send_owner_welcome.delay(owner_id)
 
 
 def merchant_change_status(

@@ -7,7 +7,7 @@ import re
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from control_plane.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput
 from tenants import wechatpay_gateway
 from tenants.models import BindingStatus, Merchant, WeChatBinding
 from tenants.secrets import secret_encrypt

@@ -15,7 +15,7 @@ from functools import lru_cache
 from django.conf import settings
 from wechatpayv3 import WeChatPay, WeChatPayType
 
-from control_plane.errors import DomainError
+from core.errors import DomainError
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from control_plane.errors import DomainError
+from core.errors import DomainError
 from storefront.api.auth import IsShopper, ShopperApiMixin
 from storefront.orders.selectors import order_get_for_shopper
 from storefront.payments import payouts, refunds, services

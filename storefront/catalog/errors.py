@@ -1,6 +1,6 @@
 """Stable error codes of the catalogue. Faces render them as {code, message, fields}."""
 
-from control_plane.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 
 
 class CategoryNotFound(NotFound):

@@ -1,6 +1,6 @@
 """Stable error codes of carts, checkout, orders and after-sales."""
 
-from control_plane.errors import Conflict, DomainError, InvalidInput, NotFound
+from core.errors import Conflict, DomainError, InvalidInput, NotFound
 
 
 class OrderNotFound(NotFound):

@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from control_plane.errors import DomainError
+from core.errors import DomainError
 from storefront.catalog.models import Sku
 from storefront.orders.after_sales import REASONS, REFUNDABLE_STATUSES
 from storefront.orders.models import (

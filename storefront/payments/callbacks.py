@@ -11,7 +11,7 @@ import time
 
 from django.conf import settings
 
-from control_plane.errors import DomainError
+from core.errors import DomainError
 from tenants import wechatpay_gateway
 
 SIGNTEST_PREFIX = "WECHATPAY/SIGNTEST/"

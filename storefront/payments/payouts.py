@@ -33,7 +33,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from wechatpayv3.type import RequestType
 
-from control_plane.errors import Conflict, DomainError, InvalidInput
+from core.errors import Conflict, DomainError, InvalidInput
 from storefront.payments import services
 from storefront.payments.models import (
     Payment,

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from wechatpayv3 import WeChatPayType
 
-from control_plane.errors import Conflict, DomainError
+from core.errors import Conflict, DomainError
 from storefront.orders import services as order_services
 from storefront.orders.models import ActorType, Order, OrderStatus
 from storefront.payments.models import (

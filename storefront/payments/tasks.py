@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from control_plane.errors import DomainError
+from core.errors import DomainError
 from storefront.payments import payouts, reconciliation, refunds, services
 from storefront.payments.models import Refund, RefundStatus
 

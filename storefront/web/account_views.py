@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from control_plane.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound
 from storefront.shoppers import selectors, services
 from storefront.shoppers.auth import shopper_login, shopper_logout
 from storefront.shoppers.errors import (

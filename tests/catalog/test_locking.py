@@ -8,7 +8,7 @@ import pytest
 from django.db import connection, transaction
 from django.db.models import F, Max, Min
 
-from control_plane.errors import DomainError
+from core.errors import DomainError
 from storefront.catalog import services
 from storefront.catalog.models import Product, Sku
 from tenants import services as tenant_services

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from control_plane.errors import DomainError
+from core.errors import DomainError
 from storefront.orders import services
 from storefront.orders.models import ActorType, Order, OrderStatus, OrderStatusChange
 from storefront.orders.transitions import ALLOWED_TRANSITIONS, order_transition

@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 from django.db import connection
 
-from control_plane.errors import DomainError
+from core.errors import DomainError
 from storefront.catalog.models import Sku
 from storefront.orders.models import Order
 from storefront.orders.services import CheckoutItem, order_place

@@ -3,7 +3,7 @@ import io
 import pytest
 from django.db import connection
 
-from control_plane.errors import DomainError
+from core.errors import DomainError
 from storefront.orders.services import CheckoutItem, order_place
 from storefront.payments import services
 from storefront.payments.models import PaymentChannel

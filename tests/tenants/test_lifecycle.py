@@ -4,7 +4,7 @@ from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context
 
-from control_plane.errors import DomainError
+from core.errors import DomainError
 from tenants import services
 from tenants.models import Merchant, MerchantStatus, MerchantStatusChange
 from tests.conftest import OWNER_PASSWORD, host_client

@@ -1,0 +1,98 @@
+"""The transactional outbox: tasks decided in a transaction survive a broker outage.
+
+`enqueue` writes an `OutboxMessage` in the caller's transaction and, once it commits, sends
+it to the broker and deletes the row. If the broker is unreachable the request goes on
+normally (a warning is logged) and the row waits for `relay`, which the beat runs every
+minute in every schema. The message carries the schema it was written in
+(tenant-schemas-celery stamps the current connection's schema on every message), so the
+task runs in the right mall however late it is sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Sequence
+
+from celery import current_app
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from core.models import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+# Messages younger than this are left to the sender that wrote them (it sends right after
+# its commit); the relay takes only what that sender could not deliver.
+RELAY_MIN_AGE = dt.timedelta(seconds=10)
+RELAY_BATCH = 500
+
+
+def enqueue(
+    task: str, *, args: Sequence = (), kwargs: dict | None = None,
+    eta: dt.datetime | None = None,
+) -> OutboxMessage:
+    """Record task `task` (dotted name) to be sent once the current transaction commits.
+
+    The row is written in the current schema and the task will run in it."""
+    message = OutboxMessage.objects.create(
+        task=task, args=list(args), kwargs=kwargs or {}, eta=eta
+    )
+    schema = connection.schema_name
+    transaction.on_commit(lambda: _deliver_in(schema, message))
+    return message
+
+
+def _deliver_in(schema: str, message: OutboxMessage) -> None:
+    """After the commit the connection may have moved to another schema (a signup writes
+    in public and in the new mall's schema): send and delete from the row's own schema."""
+    if connection.schema_name == schema:
+        deliver([message])
+        return
+    with schema_context(schema):
+        deliver([message])
+
+
+def _send(message: OutboxMessage) -> None:
+    # retry=False: with the broker down, fail at once instead of holding the request.
+    current_app.send_task(
+        message.task, args=message.args, kwargs=message.kwargs, eta=message.eta, retry=False
+    )
+
+
+def deliver(messages: Iterable[OutboxMessage]) -> int:
+    """Send messages and delete them; stop at the first the broker refuses (the rest
+    would fail the same way) and leave them for the relay. Returns how many went out."""
+    sent: list[int] = []
+    for message in messages:
+        try:
+            _send(message)
+        except Exception as exc:  # kombu/redis raise many kinds; none may break the caller
+            logger.warning("outbox: %s not sent (%s: %s); the relay will retry",
+                           message, exc.__class__.__name__, exc)
+            OutboxMessage.objects.filter(pk=message.pk).update(
+                attempts=F("attempts") + 1, last_error=f"{exc.__class__.__name__}: {exc}"[:300]
+            )
+            break
+        sent.append(message.pk)
+    if sent:
+        OutboxMessage.objects.filter(pk__in=sent).delete()
+    return len(sent)
+
+
+def relay(*, min_age: dt.timedelta = RELAY_MIN_AGE, limit: int = RELAY_BATCH) -> int:
+    """Send what is waiting in the current schema, oldest first. Concurrent relays skip
+    each other's rows (SKIP LOCKED), so nothing is sent twice by two relays."""
+    with transaction.atomic():
+        waiting = list(
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(created_at__lte=timezone.now() - min_age)
+            .order_by("id")[:limit]
+        )
+        return deliver(waiting)
+
+
+def pending_count() -> int:
+    return OutboxMessage.objects.count()
