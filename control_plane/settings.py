@@ -142,6 +142,10 @@ def _celery_broker_url(redis_url: str) -> str:
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_celery_broker_url(REDIS_URL))
 CELERY_RESULT_BACKEND = None
+# A publish with the broker down fails at once instead of retrying for seconds inside a
+# request: what a transaction decided is in the outbox (core.outbox) and the relay sends it
+# later. Workers reconnect on their own schedule (broker_connection_retry).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0}
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task loses nothing: the task is redelivered
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

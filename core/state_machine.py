@@ -36,6 +36,7 @@ class StateMachine:
     timestamps: Mapping[str, str] = field(default_factory=dict)  # status -> *_at field
     event_data: Callable[[Any], dict] | None = None  # extra JSON for the published event
     status_field: str = "status"
+    noun: str = ""  # for messages: "order", "after-sales case"; defaults to the name
 
     def __post_init__(self):
         choices = dict(self.model._meta.get_field(self.status_field).choices)
@@ -61,12 +62,13 @@ class StateMachine:
         reference: str = "",
         changes: Mapping[str, Any] | None = None,
         expected_from: frozenset[str] | None = None,
+        data: Mapping[str, Any] | None = None,
     ):
         """Move row `pk` to `to_status`, applying `changes` (field → value) in the same save.
 
         `expected_from` narrows the legal sources for callers that mean one specific move
-        (a shopper may cancel only an unpaid order). Raises `self.error` (409) on an
-        illegal move, with nothing changed.
+        (a shopper may cancel only an unpaid order). `data` adds JSON-safe facts to the
+        published event. Raises `self.error` (409) on an illegal move, with nothing changed.
         """
         if not isinstance(actor, Actor):
             raise TypeError("A transition needs the Actor that makes it.")
@@ -77,9 +79,11 @@ class StateMachine:
             if legal and expected_from is not None:
                 legal = from_status in expected_from
             if not legal:
+                noun = self.noun or self.name.replace("_", " ")
+                article = "An" if noun[0] in "aeiou" else "A"
                 raise self.error(
-                    f"A {self.name.replace('_', ' ')} that is {self.label(from_status)} "
-                    f"cannot become {self.label(to_status)}.",
+                    f"{article} {noun} that is {self.label(from_status)} cannot become "
+                    f"{self.label(to_status)}.",
                     fields={self.status_field: [from_status]},
                 )
             update = [self.status_field]
@@ -103,7 +107,7 @@ class StateMachine:
             events.publish(
                 f"{self.name}.{to_status.lower()}", subject=obj,
                 id=obj.pk, from_status=from_status, to_status=to_status,
-                **(self.event_data(obj) if self.event_data else {}),
+                **(self.event_data(obj) if self.event_data else {}), **(data or {}),
             )
         return obj
 

@@ -98,9 +98,10 @@ class StaffOrderSummaryOutput(serializers.Serializer):
 class ConsoleTimelineOutput(serializers.Serializer):
     from_status = serializers.CharField()
     to_status = serializers.CharField()
-    actor_type = serializers.CharField()
+    actor_kind = serializers.CharField()
     actor_id = serializers.IntegerField(allow_null=True)
-    note = serializers.CharField()
+    reason = serializers.CharField()
+    reference = serializers.CharField()
     created_at = serializers.DateTimeField()
 
 

@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.utils import html
 from rest_framework.views import APIView
 
+from core.actors import Actor
 from storefront.api.auth import IsShopper, ShopperApiMixin
 from storefront.catalog.images import image_check
 from storefront.orders.after_sales import (
@@ -41,7 +42,7 @@ from storefront.orders.cart import (
     cart_remove,
     cart_set_quantity,
 )
-from storefront.orders.models import ActorType, OrderStatus
+from storefront.orders.models import OrderStatus
 from storefront.orders.presenters import (
     ORDER_STATUS_LABELS,
     cart_view,
@@ -283,7 +284,7 @@ class ShopperOrderSummaryOutput(serializers.Serializer):
 class ShopperTimelineOutput(serializers.Serializer):
     from_status = serializers.CharField()
     to_status = serializers.CharField()
-    actor_type = serializers.CharField()
+    actor_kind = serializers.CharField()
     created_at = serializers.DateTimeField()
 
 
@@ -427,7 +428,7 @@ class OrderCancelApi(ShopperApiMixin, APIView):
         shopper = _shopper(request)
         order = order_get_for_shopper(shopper=shopper, number=number)
         order_cancel(
-            order=order, actor_type=ActorType.SHOPPER, actor_id=shopper.pk,
+            order=order, actor=Actor.shopper(shopper.pk),
             reason="cancelled by the shopper",
         )
         return Response(_order_detail(order_get_for_shopper(shopper=shopper, number=number)))

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from core.errors import DomainError
 from storefront.api.auth import IsShopper, ShopperApiMixin
 from storefront.orders.selectors import order_get_for_shopper
-from storefront.payments import payouts, refunds, services
+from storefront.payments import refunds, services, transfers
 from storefront.payments.callbacks import CallbackRejected, callback_verify
 from storefront.payments.models import (
     Payment,
@@ -148,4 +148,4 @@ def wechat_refund_notify(request):
 @require_POST
 def wechat_transfer_notify(request):
     """MCHTRANSFER.BILL.FINISHED: a transfer to a user's balance reached its final state."""
-    return _handle(request, payouts.transfer_apply)
+    return _handle(request, transfers.transfer_apply)

@@ -20,6 +20,7 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import Count, Max, Min, ProtectedError
 
+from billing.models import Plan
 from storefront.catalog import lock_objects
 from storefront.catalog.errors import (
     BannerNotFound,
@@ -586,8 +587,6 @@ def _plan_product_limit() -> int:
     plan_id = getattr(tenant, "plan_id", None)
     if not plan_id:
         return 0
-    from billing.models import Plan
-
     return Plan.objects.filter(pk=plan_id).values_list("max_products", flat=True).first() or 0
 
 

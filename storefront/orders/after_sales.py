@@ -1,13 +1,19 @@
 """After-sales cases: a shopper asks for a refund of some lines or all, staff approve or
-reject, the payments service refunds and reports back. One open case per order."""
+reject, the payments service refunds and reports back. One open case per order.
+
+Every status change goes through orders.transitions.after_sales_transition. Approving
+publishes `after_sales.approved`, to which the payments app subscribes (it starts the WeChat
+refund after the commit); the payments app's `refund.succeeded` brings the money's return
+back here (orders.subscribers). Orders never import payments."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
+from core.actors import Actor
+from storefront.catalog import lock_objects as catalog_locks
 from storefront.orders import lock_objects
 from storefront.orders.errors import (
     AfterSalesConflict,
@@ -16,7 +22,6 @@ from storefront.orders.errors import (
     OrderNotFound,
 )
 from storefront.orders.models import (
-    ActorType,
     AfterSalesLine,
     AfterSalesPhoto,
     AfterSalesRequest,
@@ -25,7 +30,11 @@ from storefront.orders.models import (
     OrderLine,
     OrderStatus,
 )
-from storefront.orders.transitions import order_transition
+from storefront.orders.transitions import (
+    AFTER_SALES_MACHINE,
+    after_sales_transition,
+    order_transition,
+)
 
 REFUNDABLE_STATUSES = frozenset({OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.RECEIVED})
 REASONS = (
@@ -101,6 +110,9 @@ def after_sales_request(
             case = AfterSalesRequest.objects.create(
                 order=order, reason=reason, description=description, refund_fen=refund_fen
             )
+            AFTER_SALES_MACHINE.record_creation(
+                case, actor=Actor.shopper(shopper_id), reason=reason
+            )
             AfterSalesLine.objects.bulk_create(
                 AfterSalesLine(
                     request=case, order_line_id=line_id, quantity=requested[line_id],
@@ -123,38 +135,24 @@ def _case_for_update(request_id: int) -> AfterSalesRequest:
 
 
 def _decide(*, request_id: int, to_status: str, staff_user_id: int, note: str):
+    note = (note or "")[:200]
     with transaction.atomic():
-        case = _case_for_update(request_id)
-        if case.status != AfterSalesStatus.REQUESTED:
-            raise AfterSalesConflict(
-                f"This case is already {AfterSalesStatus(case.status).label.lower()}."
-            )
-        case.status = to_status
-        case.staff_note = (note or "")[:200]
-        case.decided_by_id = staff_user_id
-        case.decided_at = timezone.now()
-        case.save(update_fields=["status", "staff_note", "decided_by", "decided_at"])
-    return case
+        _case_for_update(request_id)
+        return after_sales_transition(
+            case_id=request_id, to_status=to_status, actor=Actor.staff(staff_user_id),
+            reason=note, changes={"staff_note": note, "decided_by_id": staff_user_id},
+        )
 
 
 def after_sales_approve(
     *, request_id: int, staff_user_id: int, note: str = ""
 ) -> AfterSalesRequest:
-    """Approve: once committed, the payments service refunds through WeChat Pay and reports
-    back through `after_sales_mark_refunded`."""
-    with transaction.atomic():
-        case = _decide(
-            request_id=request_id, to_status=AfterSalesStatus.APPROVED,
-            staff_user_id=staff_user_id, note=note,
-        )
-        transaction.on_commit(lambda: _start_refund(case.pk))
-    return case
-
-
-def _start_refund(request_id: int) -> None:
-    from storefront.payments.tasks import start_refund
-
-    start_refund.delay(request_id)
+    """Approve: publishes `after_sales.approved`; once committed, the payments app refunds
+    through WeChat Pay and reports back with `refund.succeeded`."""
+    return _decide(
+        request_id=request_id, to_status=AfterSalesStatus.APPROVED,
+        staff_user_id=staff_user_id, note=note,
+    )
 
 
 def after_sales_reject(*, request_id: int, staff_user_id: int, note: str) -> AfterSalesRequest:
@@ -173,12 +171,15 @@ def after_sales_withdraw(*, request_id: int, shopper_id: int) -> AfterSalesReque
             raise AfterSalesNotFound()
         if case.status != AfterSalesStatus.REQUESTED:
             raise AfterSalesConflict("Only a case still waiting for a decision can be withdrawn.")
-        case.status = AfterSalesStatus.WITHDRAWN
-        case.save(update_fields=["status"])
-    return case
+        return after_sales_transition(
+            case_id=request_id, to_status=AfterSalesStatus.WITHDRAWN,
+            actor=Actor.shopper(shopper_id), reason="withdrawn by the shopper",
+        )
 
 
-def after_sales_mark_refunded(*, request_id: int) -> AfterSalesRequest:
+def after_sales_mark_refunded(
+    *, request_id: int, actor: Actor, reference: str = ""
+) -> AfterSalesRequest:
     """The money went back: record it on the lines and the order, give unshipped goods
     back to stock, and close the order when everything was refunded. Idempotent."""
     with transaction.atomic():
@@ -198,13 +199,15 @@ def after_sales_mark_refunded(*, request_id: int) -> AfterSalesRequest:
                 restock[line.sku_id] = restock.get(line.sku_id, 0) + item.quantity
         order.refunded_fen += case.refund_fen
         order.save(update_fields=["refunded_fen"])
-        lock_objects.stock_release(restock)
-        case.status = AfterSalesStatus.REFUNDED
-        case.refunded_at = timezone.now()
-        case.save(update_fields=["status", "refunded_at"])
+        catalog_locks.stock_release(restock)
+        # After the lines and the order, so the event's subscribers see the money back.
+        case = after_sales_transition(
+            case_id=case.pk, to_status=AfterSalesStatus.REFUNDED, actor=actor,
+            reason=f"{case.refund_fen} fen back to the shopper", reference=reference,
+        )
         if order.refunded_fen >= order.total_fen:
             order_transition(
-                order_id=order.pk, to_status=OrderStatus.REFUNDED,
-                actor_type=ActorType.SYSTEM, note=f"after-sales case {case.pk}",
+                order_id=order.pk, to_status=OrderStatus.REFUNDED, actor=actor,
+                reason=f"after-sales case {case.pk}", reference=reference,
             )
     return case

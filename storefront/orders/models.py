@@ -8,6 +8,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from core.models import StateChange
+
 
 class OrderSettings(models.Model):
     """Per-mall order rules (one row)."""
@@ -193,25 +195,15 @@ class OrderLine(models.Model):
         ]
 
 
-class ActorType(models.TextChoices):
-    SHOPPER = "shopper", "Shopper"
-    STAFF = "staff", "Staff"
-    SYSTEM = "system", "System"
+class OrderStatusChange(StateChange):
+    """Append-only audit trail: who moved the order, when, from what to what, and why."""
 
-
-class OrderStatusChange(models.Model):
-    """Append-only audit trail: who moved the order, when, from what to what."""
-
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="status_changes")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="status_changes")
     from_status = models.CharField(max_length=20, choices=OrderStatus.choices, blank=True)
     to_status = models.CharField(max_length=20, choices=OrderStatus.choices)
-    actor_type = models.CharField(max_length=8, choices=ActorType.choices)
-    actor_id = models.BigIntegerField(null=True, blank=True)
-    note = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["created_at", "id"]
+    class Meta(StateChange.Meta):
+        pass
 
 
 class AfterSalesStatus(models.TextChoices):
@@ -248,6 +240,17 @@ class AfterSalesRequest(models.Model):
                 name="orders_one_open_after_sales_case",
             )
         ]
+
+
+class AfterSalesEvent(StateChange):
+    """Append-only audit trail of an after-sales case."""
+
+    case = models.ForeignKey(AfterSalesRequest, on_delete=models.PROTECT, related_name="events")
+    from_status = models.CharField(max_length=12, choices=AfterSalesStatus.choices, blank=True)
+    to_status = models.CharField(max_length=12, choices=AfterSalesStatus.choices)
+
+    class Meta(StateChange.Meta):
+        pass
 
 
 class AfterSalesLine(models.Model):

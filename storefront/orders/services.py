@@ -1,6 +1,8 @@
 """Checkout and the life of an order: placing (with stock reservation), cancelling,
 paying, shipping, receiving, completing. Every status change goes through
-orders.transitions.order_transition; every stock move through orders.lock_objects."""
+orders.transitions.order_transition; every stock move and counter through the catalogue's
+lock helpers (one global lock order). What follows a change (sales counts, messages, the
+distribution engine) subscribes to the order's events instead of living here."""
 
 from __future__ import annotations
 
@@ -10,23 +12,17 @@ import secrets
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
-from storefront.catalog.models import Product, Sku
+from core import outbox
+from core.actors import Actor
+from storefront.catalog import lock_objects as catalog_locks
+from storefront.catalog.models import Sku
 from storefront.orders import lock_objects
 from storefront.orders.errors import CheckoutInvalid, OutOfStock, PriceChanged, SkuUnavailable
-from storefront.orders.models import (
-    ActorType,
-    CartLine,
-    Order,
-    OrderLine,
-    OrderSettings,
-    OrderStatus,
-    OrderStatusChange,
-)
+from storefront.orders.models import CartLine, Order, OrderLine, OrderSettings, OrderStatus
 from storefront.orders.pricing import Quote, quote_items
-from storefront.orders.transitions import order_transition
+from storefront.orders.transitions import ORDER_MACHINE, order_transition
 from storefront.shoppers.models import Address, Shopper
 
 logger = logging.getLogger(__name__)
@@ -88,6 +84,15 @@ def checkout_quote(*, items: list[CheckoutItem], province: str | None = None) ->
     )
 
 
+ORDER_NUMBER_CONSTRAINT = "orders_order_number_key"
+NUMBER_ATTEMPTS = 3
+
+
+def _violated_constraint(exc: IntegrityError) -> str:
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None) or ""
+
+
 def _new_order_number() -> str:
     """20 characters, time-ordered, valid as a WeChat Pay out_trade_no (6–32 chars)."""
     return timezone.localtime().strftime("%Y%m%d%H%M%S") + f"{secrets.randbelow(10**6):06d}"
@@ -147,70 +152,90 @@ def order_place(
         )
     settings_row = OrderSettings.current()
 
-    try:
-        with transaction.atomic():
-            skus = _sellable_skus(quantities)
-            quote = quote_items(
-                items=[(skus[sku_id], qty) for sku_id, qty in quantities.items()],
-                province=address.province,
+    for attempt in range(1, NUMBER_ATTEMPTS + 1):
+        try:
+            order = _order_write(
+                shopper=shopper, quantities=quantities, address=address, note=note,
+                client_token=client_token, referrer_code=referrer_code,
+                expected_total_fen=expected_total_fen, clear_cart=clear_cart,
+                pay_minutes=settings_row.auto_cancel_minutes,
             )
-            if expected_total_fen is not None and expected_total_fen != quote.total_fen:
-                raise PriceChanged(fields={"expected_total_fen": [str(quote.total_fen)]})
-            now = timezone.now()
-            order = Order.objects.create(
-                number=_new_order_number(),
-                shopper=shopper,
-                referrer=_referrer_for(shopper=shopper, referrer_code=referrer_code),
-                goods_fen=quote.goods_fen,
-                discount_fen=quote.discount_fen,
-                shipping_fen=quote.shipping_fen,
-                total_fen=quote.total_fen,
-                address=address.snapshot(),
-                note=note,
-                client_token=client_token or None,
-                pay_deadline=now + dt.timedelta(minutes=settings_row.auto_cancel_minutes),
-            )
-            OrderLine.objects.bulk_create(
-                OrderLine(
-                    order=order,
-                    sku=line.sku,
-                    product=line.sku.product,
-                    title=line.sku.product.title,
-                    spec_label=line.sku.spec_label,
-                    image_url=_image_url(line.sku),
-                    unit_price_fen=line.unit_price_fen,
-                    quantity=line.quantity,
-                    discount_fen=line.discount_fen,
-                    paid_fen=line.paid_fen,
-                    commission_override=_commission_snapshot(line.sku),
-                )
-                for line in quote.lines
-            )
-            OrderStatusChange.objects.create(
-                order=order, from_status="", to_status=OrderStatus.PENDING_PAYMENT,
-                actor_type=ActorType.SHOPPER, actor_id=shopper.pk, note="placed",
-            )
-            if clear_cart:
-                CartLine.objects.filter(
-                    cart__shopper=shopper, sku_id__in=list(quantities)
-                ).delete()
-            # Stock last: the hot SKU rows stay locked only until the commit that follows,
-            # not while the order is written (a flash sale queues on those rows).
-            short = lock_objects.stock_reserve(quantities)
-            if short is not None:
-                raise OutOfStock(
-                    f"Not enough stock of {skus[short]}.",
-                    fields={"items": [f"Item {short} is out of stock."]},
-                )
-            transaction.on_commit(lambda: _schedule_auto_cancel(order))
-    except IntegrityError:
-        # Two retries with one client_token raced; the other one placed the order.
-        if client_token:
-            existing = Order.objects.filter(shopper=shopper, client_token=client_token).first()
-            if existing is not None:
-                return existing
-        raise
+            break
+        except IntegrityError as exc:
+            if _violated_constraint(exc) == ORDER_NUMBER_CONSTRAINT and attempt < NUMBER_ATTEMPTS:
+                continue  # two orders drew the same number in the same second: draw again
+            # Two retries with one client_token raced; the other one placed the order.
+            if client_token:
+                existing = Order.objects.filter(shopper=shopper, client_token=client_token).first()
+                if existing is not None:
+                    return existing
+            raise
     logger.info("order %s placed: %s fen", order.number, order.total_fen)
+    return order
+
+
+def _order_write(
+    *, shopper: Shopper, quantities: dict[int, int], address: Address, note: str,
+    client_token: str | None, referrer_code: str | None, expected_total_fen: int | None,
+    clear_cart: bool, pay_minutes: int,
+) -> Order:
+    """order_place's transaction: the order, its lines and history, then the stock."""
+    with transaction.atomic():
+        skus = _sellable_skus(quantities)
+        quote = quote_items(
+            items=[(skus[sku_id], qty) for sku_id, qty in quantities.items()],
+            province=address.province,
+        )
+        if expected_total_fen is not None and expected_total_fen != quote.total_fen:
+            raise PriceChanged(fields={"expected_total_fen": [str(quote.total_fen)]})
+        now = timezone.now()
+        order = Order.objects.create(
+            number=_new_order_number(),
+            shopper=shopper,
+            referrer=_referrer_for(shopper=shopper, referrer_code=referrer_code),
+            goods_fen=quote.goods_fen,
+            discount_fen=quote.discount_fen,
+            shipping_fen=quote.shipping_fen,
+            total_fen=quote.total_fen,
+            address=address.snapshot(),
+            note=note,
+            client_token=client_token or None,
+            pay_deadline=now + dt.timedelta(minutes=pay_minutes),
+        )
+        OrderLine.objects.bulk_create(
+            OrderLine(
+                order=order,
+                sku=line.sku,
+                product=line.sku.product,
+                title=line.sku.product.title,
+                spec_label=line.sku.spec_label,
+                image_url=_image_url(line.sku),
+                unit_price_fen=line.unit_price_fen,
+                quantity=line.quantity,
+                discount_fen=line.discount_fen,
+                paid_fen=line.paid_fen,
+                commission_override=_commission_snapshot(line.sku),
+            )
+            for line in quote.lines
+        )
+        ORDER_MACHINE.record_creation(order, actor=Actor.shopper(shopper.pk), reason="placed")
+        if clear_cart:
+            CartLine.objects.filter(
+                cart__shopper=shopper, sku_id__in=list(quantities)
+            ).delete()
+        # Stock last: the hot SKU rows stay locked only until the commit that follows,
+        # not while the order is written (a flash sale queues on those rows).
+        short = catalog_locks.stock_reserve(quantities)
+        if short is not None:
+            raise OutOfStock(
+                f"Not enough stock of {skus[short]}.",
+                fields={"items": [f"Item {short} is out of stock."]},
+            )
+        # The per-minute sweeper also cancels overdue orders; this timer is on time.
+        outbox.enqueue(
+            "storefront.orders.tasks.cancel_unpaid_order", args=[order.pk],
+            eta=order.pay_deadline,
+        )
     return order
 
 
@@ -221,30 +246,23 @@ def _image_url(sku: Sku) -> str:
     return cover.thumbnail.url if cover and cover.thumbnail else ""
 
 
-def _schedule_auto_cancel(order: Order) -> None:
-    from storefront.orders.tasks import cancel_unpaid_order
-
-    cancel_unpaid_order.apply_async(args=[order.pk], eta=order.pay_deadline)
-
-
-def _release_stock(order: Order) -> None:
+def order_quantities(order: Order) -> dict[int, int]:
+    """{sku_id: units} over the order's lines."""
     quantities: dict[int, int] = {}
-    for line in order.lines.all():
-        quantities[line.sku_id] = quantities.get(line.sku_id, 0) + line.quantity
-    lock_objects.stock_release(quantities)
+    for sku_id, quantity in order.lines.values_list("sku_id", "quantity"):
+        quantities[sku_id] = quantities.get(sku_id, 0) + quantity
+    return quantities
 
 
-def order_cancel(
-    *, order: Order, actor_type: str, actor_id: int | None = None, reason: str = ""
-) -> Order:
+def order_cancel(*, order: Order, actor: Actor, reason: str = "") -> Order:
     """Cancel an unpaid order and give its stock back, in one transaction."""
     with transaction.atomic():
         order = order_transition(
-            order_id=order.pk, to_status=OrderStatus.CANCELLED, actor_type=actor_type,
-            actor_id=actor_id, note=reason, changes={"cancel_reason": reason[:100]},
+            order_id=order.pk, to_status=OrderStatus.CANCELLED, actor=actor, reason=reason,
+            changes={"cancel_reason": reason[:100]},
             expected_from=frozenset({OrderStatus.PENDING_PAYMENT}),
         )
-        _release_stock(order)
+        catalog_locks.stock_release(order_quantities(order))
     return order
 
 
@@ -254,24 +272,17 @@ def order_cancel_if_overdue(*, order_id: int) -> bool:
         order = lock_objects.order_for_update(order_id)
         if order.status != OrderStatus.PENDING_PAYMENT or order.pay_deadline > timezone.now():
             return False
-        order_cancel(order=order, actor_type=ActorType.SYSTEM, reason="not paid in time")
+        order_cancel(order=order, actor=Actor.system(), reason="not paid in time")
     return True
 
 
-def order_mark_paid(
-    *, order: Order, actor_type: str = ActorType.SYSTEM, note: str = ""
-) -> Order:
-    """Called by the payments service once the money is confirmed."""
-    with transaction.atomic():
-        order = order_transition(
-            order_id=order.pk, to_status=OrderStatus.PAID, actor_type=actor_type, note=note
-        )
-        for line in order.lines.all():
-            Sku.objects.filter(pk=line.sku_id).update(sales_count=F("sales_count") + line.quantity)
-            Product.objects.filter(pk=line.product_id).update(
-                sales_count=F("sales_count") + line.quantity
-            )
-    return order
+def order_mark_paid(*, order: Order, actor: Actor, reason: str = "", reference: str = "") -> Order:
+    """Called by the payments service once the money is confirmed. Publishes `order.paid`:
+    sales counts, the shopper's message and commissions are its subscribers."""
+    return order_transition(
+        order_id=order.pk, to_status=OrderStatus.PAID, actor=actor, reason=reason,
+        reference=reference,
+    )
 
 
 def order_ship(*, order: Order, staff_user_id: int, carrier: str, tracking_number: str) -> Order:
@@ -283,24 +294,16 @@ def order_ship(*, order: Order, staff_user_id: int, carrier: str, tracking_numbe
         errors["tracking_number"] = ["Enter the tracking number (at most 40 characters)."]
     if errors:
         raise CheckoutInvalid("Shipping details are missing.", fields=errors)
-    order = order_transition(
-        order_id=order.pk, to_status=OrderStatus.SHIPPED, actor_type=ActorType.STAFF,
-        actor_id=staff_user_id, changes={"carrier": carrier, "tracking_number": tracking_number},
+    return order_transition(
+        order_id=order.pk, to_status=OrderStatus.SHIPPED, actor=Actor.staff(staff_user_id),
+        reference=tracking_number[:64],
+        changes={"carrier": carrier, "tracking_number": tracking_number},
     )
-    transaction.on_commit(lambda: _notify(order.pk, "shipped"))
-    return order
-
-
-def _notify(order_id: int, event: str) -> None:
-    from storefront.notifications.tasks import notify_order_event
-
-    notify_order_event.delay(order_id, event)
 
 
 def order_confirm_receipt(*, order: Order, shopper: Shopper) -> Order:
     return order_transition(
-        order_id=order.pk, to_status=OrderStatus.RECEIVED, actor_type=ActorType.SHOPPER,
-        actor_id=shopper.pk,
+        order_id=order.pk, to_status=OrderStatus.RECEIVED, actor=Actor.shopper(shopper.pk),
     )
 
 
@@ -313,7 +316,8 @@ def order_receive_if_due(*, order_id: int) -> bool:
         if order.status != OrderStatus.SHIPPED or order.shipped_at > cutoff:
             return False
         order_transition(
-            order_id=order_id, to_status=OrderStatus.RECEIVED, note=f"auto after {days} days"
+            order_id=order_id, to_status=OrderStatus.RECEIVED, actor=Actor.system(),
+            reason=f"auto after {days} days",
         )
     return True
 
@@ -328,5 +332,8 @@ def order_complete_if_due(*, order_id: int) -> bool:
             return False
         if order.after_sales.filter(status__in=["requested", "approved"]).exists():
             return False
-        order_transition(order_id=order_id, to_status=OrderStatus.COMPLETED, note="window closed")
+        order_transition(
+            order_id=order_id, to_status=OrderStatus.COMPLETED, actor=Actor.system(),
+            reason="after-sales window closed",
+        )
     return True

@@ -1,15 +1,21 @@
-"""The order state machine: the allowed moves are data, and `order_transition` is the one
-place an order's status changes — it locks the row, refuses illegal moves with a 409,
-stamps the time, and writes the audit trail."""
+"""The order and after-sales state machines: the allowed moves are data, and the
+transition services here are the only places either status changes. Each locks the row,
+refuses an illegal move with a 409 that changes nothing, stamps the time, writes the audit
+row and publishes `order.<status>` / `after_sales.<status>` (core.state_machine)."""
 
 from __future__ import annotations
 
-from django.db import transaction
-from django.utils import timezone
-
-from storefront.orders.errors import IllegalOrderTransition
-from storefront.orders.lock_objects import order_for_update
-from storefront.orders.models import ActorType, Order, OrderStatus, OrderStatusChange
+from core.actors import Actor
+from core.state_machine import StateMachine
+from storefront.orders.errors import AfterSalesConflict, IllegalOrderTransition
+from storefront.orders.models import (
+    AfterSalesEvent,
+    AfterSalesRequest,
+    AfterSalesStatus,
+    Order,
+    OrderStatus,
+    OrderStatusChange,
+)
 
 S = OrderStatus
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -21,22 +27,53 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     S.CANCELLED: frozenset(),
     S.REFUNDED: frozenset(),
 }
-_TIMESTAMP_FIELD = {
-    S.PAID: "paid_at",
-    S.SHIPPED: "shipped_at",
-    S.RECEIVED: "received_at",
-    S.COMPLETED: "completed_at",
-    S.CANCELLED: "cancelled_at",
+
+ORDER_MACHINE = StateMachine(
+    name="order",
+    model=Order,
+    history=OrderStatusChange,
+    subject_field="order",
+    moves=ALLOWED_TRANSITIONS,
+    error=IllegalOrderTransition,
+    timestamps={
+        S.PAID: "paid_at",
+        S.SHIPPED: "shipped_at",
+        S.RECEIVED: "received_at",
+        S.COMPLETED: "completed_at",
+        S.CANCELLED: "cancelled_at",
+    },
+    event_data=lambda order: {"number": order.number, "shopper_id": order.shopper_id},
+)
+
+A = AfterSalesStatus
+AFTER_SALES_TRANSITIONS: dict[str, frozenset[str]] = {
+    A.REQUESTED: frozenset({A.APPROVED, A.REJECTED, A.WITHDRAWN}),
+    A.APPROVED: frozenset({A.REFUNDED}),
+    A.REJECTED: frozenset(),
+    A.REFUNDED: frozenset(),
+    A.WITHDRAWN: frozenset(),
 }
+
+AFTER_SALES_MACHINE = StateMachine(
+    name="after_sales",
+    model=AfterSalesRequest,
+    history=AfterSalesEvent,
+    subject_field="case",
+    moves=AFTER_SALES_TRANSITIONS,
+    error=AfterSalesConflict,
+    noun="after-sales case",
+    timestamps={A.APPROVED: "decided_at", A.REJECTED: "decided_at", A.REFUNDED: "refunded_at"},
+    event_data=lambda case: {"order_id": case.order_id, "refund_fen": case.refund_fen},
+)
 
 
 def order_transition(
     *,
     order_id: int,
     to_status: str,
-    actor_type: str = ActorType.SYSTEM,
-    actor_id: int | None = None,
-    note: str = "",
+    actor: Actor,
+    reason: str = "",
+    reference: str = "",
     changes: dict | None = None,
     expected_from: frozenset[str] | None = None,
 ) -> Order:
@@ -45,30 +82,22 @@ def order_transition(
     `expected_from` narrows the legal sources for callers that mean one specific move
     (e.g. a shopper may cancel only an unpaid order).
     """
-    with transaction.atomic():
-        order = order_for_update(order_id)
-        from_status = order.status
-        legal = to_status in ALLOWED_TRANSITIONS[from_status]
-        if legal and expected_from is not None:
-            legal = from_status in expected_from
-        if not legal:
-            raise IllegalOrderTransition(
-                f"An order that is {S(from_status).label.lower()} cannot become "
-                f"{S(to_status).label.lower()}.",
-                fields={"status": [from_status]},
-            )
-        fields = ["status"]
-        order.status = to_status
-        stamp = _TIMESTAMP_FIELD.get(to_status)
-        if stamp:
-            setattr(order, stamp, timezone.now())
-            fields.append(stamp)
-        for name, value in (changes or {}).items():
-            setattr(order, name, value)
-            fields.append(name)
-        order.save(update_fields=fields)
-        OrderStatusChange.objects.create(
-            order=order, from_status=from_status, to_status=to_status,
-            actor_type=actor_type, actor_id=actor_id, note=note[:200],
-        )
-    return order
+    return ORDER_MACHINE.transition(
+        pk=order_id, to_status=to_status, actor=actor, reason=reason, reference=reference,
+        changes=changes, expected_from=expected_from,
+    )
+
+
+def after_sales_transition(
+    *,
+    case_id: int,
+    to_status: str,
+    actor: Actor,
+    reason: str = "",
+    reference: str = "",
+    changes: dict | None = None,
+) -> AfterSalesRequest:
+    return AFTER_SALES_MACHINE.transition(
+        pk=case_id, to_status=to_status, actor=actor, reason=reason, reference=reference,
+        changes=changes,
+    )

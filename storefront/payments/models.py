@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from core.models import StateChange
+
 
 class PaymentChannel(models.TextChoices):
     JSAPI = "jsapi", "Inside WeChat (JSAPI)"
@@ -284,3 +286,44 @@ class Transfer(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "created_at"])]
+
+
+# Histories: one append-only row per move of each money state machine
+# (storefront.payments.transitions). --------------------------------------------------------
+
+
+class PaymentEvent(StateChange):
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="events")
+
+    class Meta(StateChange.Meta):
+        pass
+
+
+class RefundEvent(StateChange):
+    refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="events")
+
+    class Meta(StateChange.Meta):
+        pass
+
+
+class ProfitShareEvent(StateChange):
+    share = models.ForeignKey(ProfitShare, on_delete=models.PROTECT, related_name="events")
+
+    class Meta(StateChange.Meta):
+        pass
+
+
+class ProfitShareReturnEvent(StateChange):
+    share_return = models.ForeignKey(
+        ProfitShareReturn, on_delete=models.PROTECT, related_name="events"
+    )
+
+    class Meta(StateChange.Meta):
+        pass
+
+
+class TransferEvent(StateChange):
+    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="events")
+
+    class Meta(StateChange.Meta):
+        pass

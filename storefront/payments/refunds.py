@@ -1,16 +1,21 @@
 """Refunds through WeChat Pay, driving the order's after-sales flow.
 
-`refund_start` runs when staff approve an after-sales case; WeChat answers PROCESSING and
-reports the outcome by callback (or to the query job). `refund_apply` is idempotent.
+Staff approving an after-sales case publishes `after_sales.approved`; the payments app
+subscribes with the `start_refund` task (payments.apps), which calls `refund_start` after
+the commit. WeChat answers PROCESSING and reports the outcome by callback (or to the query
+job); `refund_apply` moves the refund through its state machine, whose `refund.succeeded`
+event closes the case in the orders app and posts the refund to the ledger.
 """
 
 from __future__ import annotations
 
-from django.db import transaction
-from django.utils import timezone
+import logging
 
-from storefront.orders.after_sales import after_sales_mark_refunded
+from django.db import transaction
+
+from core.actors import Actor
 from storefront.orders.models import AfterSalesRequest, AfterSalesStatus
+from storefront.payments.errors import PaymentMismatch, PaymentNotAllowed
 from storefront.payments.models import (
     MismatchKind,
     Payment,
@@ -19,9 +24,12 @@ from storefront.payments.models import (
     Refund,
     RefundStatus,
 )
-from storefront.payments.services import PaymentMismatch, PaymentNotAllowed, notify_url
+from storefront.payments.services import notify_url
+from storefront.payments.transitions import REFUND_MACHINE
 from tenants import wechatpay_gateway
 from tenants.selectors import merchant_current
+
+logger = logging.getLogger(__name__)
 
 _REFUND_STATES = {
     "SUCCESS": RefundStatus.SUCCEEDED,
@@ -39,14 +47,19 @@ def refund_start(*, after_sales_id: int) -> Refund:
     payment = Payment.objects.filter(order=case.order, status=PaymentStatus.SUCCEEDED).first()
     if payment is None:
         raise PaymentNotAllowed("This order has no WeChat Pay payment to refund.")
-    refund, _ = Refund.objects.get_or_create(
-        after_sales=case,
-        defaults={
-            "payment": payment,
-            "out_refund_no": f"RF{case.pk:06d}{case.order.number}",
-            "amount_fen": case.refund_fen,
-        },
-    )
+    with transaction.atomic():
+        refund, created = Refund.objects.get_or_create(
+            after_sales=case,
+            defaults={
+                "payment": payment,
+                "out_refund_no": f"RF{case.pk:06d}{case.order.number}",
+                "amount_fen": case.refund_fen,
+            },
+        )
+        if created:
+            REFUND_MACHINE.record_creation(
+                refund, actor=Actor.system(), reason=f"after-sales case {case.pk} approved"
+            )
     if refund.status != RefundStatus.PROCESSING:
         return refund
     merchant = merchant_current()
@@ -71,7 +84,8 @@ def refund_start(*, after_sales_id: int) -> Refund:
 
 
 def refund_apply(*, resource: dict, source: str) -> tuple[Refund, str]:
-    """Apply a refund resource (callback or query). Checks it is ours first."""
+    """Apply a refund resource (callback or query). Checks it is ours first; idempotent:
+    a state already recorded is a duplicate, a stale one changes nothing."""
     out_refund_no = resource.get("out_refund_no", "")
     refund = Refund.objects.select_related("payment").filter(out_refund_no=out_refund_no).first()
     if refund is None:
@@ -87,30 +101,26 @@ def refund_apply(*, resource: dict, source: str) -> tuple[Refund, str]:
         return refund, "unchanged"
     with transaction.atomic():
         refund = Refund.objects.select_for_update().get(pk=refund.pk)
-        if refund.status != RefundStatus.PROCESSING:
+        if refund.status == new_status:
             return refund, "duplicate"
-        refund.status = new_status
-        refund.refund_id = resource.get("refund_id") or refund.refund_id
-        if new_status == RefundStatus.SUCCEEDED:
-            refund.succeeded_at = timezone.now()
-            after_sales_mark_refunded(request_id=refund.after_sales_id)
-            transaction.on_commit(lambda: _after_refund(refund.after_sales_id))
-        else:
+        if not REFUND_MACHINE.can_move(refund.status, new_status):
+            logger.error("refund %s is %s but WeChat now reports %s (%s)",
+                         refund.out_refund_no, refund.status, state, source)
+            return refund, "unchanged"
+        wechat_refund_id = resource.get("refund_id") or refund.refund_id
+        refund = REFUND_MACHINE.transition(
+            pk=refund.pk, to_status=new_status, actor=Actor.wechat(),
+            reason=f"{state}, reported by {source}", reference=wechat_refund_id,
+            changes={"refund_id": wechat_refund_id},
+        )
+        if new_status != RefundStatus.SUCCEEDED:
             ReconciliationMismatch.objects.get_or_create(
                 kind=MismatchKind.REFUND, out_trade_no=refund.payment.out_trade_no,
                 bill_date=None,
                 defaults={"details": {"out_refund_no": refund.out_refund_no, "state": state,
                                       "source": source}},
             )
-        refund.save(update_fields=["status", "refund_id", "succeeded_at"])
     return refund, "applied"
-
-
-def _after_refund(after_sales_id: int) -> None:
-    from storefront.notifications.tasks import notify_order_event
-
-    case = AfterSalesRequest.objects.get(pk=after_sales_id)
-    notify_order_event.delay(case.order_id, "refunded")
 
 
 def refund_query(*, refund: Refund) -> tuple[Refund, str]:

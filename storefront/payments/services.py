@@ -20,9 +20,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from wechatpayv3 import WeChatPayType
 
-from core.errors import Conflict, DomainError
+from core.actors import Actor
 from storefront.orders import services as order_services
-from storefront.orders.models import ActorType, Order, OrderStatus
+from storefront.orders.models import Order, OrderStatus
+from storefront.payments import wire
+from storefront.payments.errors import PaymentMismatch, PaymentNotAllowed, PaymentsUnavailable
 from storefront.payments.models import (
     MismatchKind,
     Payment,
@@ -30,6 +32,7 @@ from storefront.payments.models import (
     PaymentStatus,
     ReconciliationMismatch,
 )
+from storefront.payments.transitions import PAYMENT_MACHINE
 from storefront.shoppers.models import Shopper
 from tenants import wechatpay_gateway
 from tenants.models import Merchant
@@ -43,23 +46,6 @@ _PAY_TYPES = {
     PaymentChannel.H5: WeChatPayType.H5,
     PaymentChannel.NATIVE: WeChatPayType.NATIVE,
 }
-
-
-class PaymentsUnavailable(DomainError):
-    code = "payments_unavailable"
-    status = 503
-    default_message = "This mall has not connected WeChat Pay yet."
-
-
-class PaymentNotAllowed(Conflict):
-    code = "payment_not_allowed"
-
-
-class PaymentMismatch(DomainError):
-    """What WeChat reported does not match our payment: never applied."""
-
-    code = "payment_mismatch"
-    status = 400
 
 
 @dataclass(frozen=True)
@@ -141,8 +127,11 @@ def payment_start(
             sub_mchid=binding.sub_mchid, amount_fen=locked.total_fen, payer_openid=openid,
             profit_sharing=_commission_may_be_due(locked), expires_at=locked.pay_deadline,
         )
+        PAYMENT_MACHINE.record_creation(
+            payment, actor=Actor.shopper(shopper.pk), reason=f"{channel} payment started"
+        )
 
-    use_sub_app = _uses_sub_app(binding)
+    use_sub_app = wire.uses_sub_app(binding)
     payer = None
     if openid:
         payer = {"sub_openid": openid} if use_sub_app else {"sp_openid": openid}
@@ -164,8 +153,10 @@ def payment_start(
     try:
         body = wechatpay_gateway.parse(code, message)
     except wechatpay_gateway.WeChatPayError as exc:
-        Payment.objects.filter(pk=payment.pk).update(
-            status=PaymentStatus.FAILED, last_error=exc.message[:300]
+        PAYMENT_MACHINE.transition(
+            pk=payment.pk, to_status=PaymentStatus.FAILED, actor=Actor.wechat(),
+            reason=f"order refused: {exc.message}", reference=exc.wechat_code,
+            changes={"last_error": exc.message[:300]},
         )
         raise
     payment.prepay_id = body.get("prepay_id", "")
@@ -173,12 +164,6 @@ def payment_start(
     payment.code_url = body.get("code_url", "")
     payment.save(update_fields=["prepay_id", "h5_url", "code_url", "updated_at"])
     return _start_result(payment, binding)
-
-
-def _uses_sub_app(binding) -> bool:
-    """Shoppers' openids belong to the app that signed them in: the mall's own official
-    account (then pay as sub_openid with sub_appid) or the platform's (sp_openid)."""
-    return bool(binding.sub_appid) and binding.sub_appid == settings.WECHAT_OAUTH_APP_ID
 
 
 def _description(order: Order) -> str:
@@ -192,7 +177,7 @@ def _description(order: Order) -> str:
 def _start_result(payment: Payment, binding) -> PaymentStart:
     jsapi = {}
     if payment.prepay_id and payment.channel in (PaymentChannel.JSAPI, PaymentChannel.MINIPROGRAM):
-        appid = binding.sub_appid if _uses_sub_app(binding) else settings.WECHATPAY_SP_APPID
+        appid = binding.sub_appid if wire.uses_sub_app(binding) else settings.WECHATPAY_SP_APPID
         if payment.channel == PaymentChannel.MINIPROGRAM and binding.miniprogram_appid:
             appid = binding.miniprogram_appid
         jsapi = _jsapi_params(appid=appid, prepay_id=payment.prepay_id)
@@ -220,18 +205,23 @@ def payment_apply_transaction(*, resource: dict, source: str) -> tuple[Payment, 
         raise PaymentMismatch("The amount does not match this payment.")
 
     state = resource.get("trade_state")
+    transaction_id = resource.get("transaction_id") or ""
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         if state == "SUCCESS":
             if payment.status == PaymentStatus.SUCCEEDED:
                 return payment, "duplicate"
-            payment.status = PaymentStatus.SUCCEEDED
-            payment.transaction_id = resource.get("transaction_id")
-            success_time = parse_datetime(resource.get("success_time") or "")
-            payment.paid_at = success_time or timezone.now()
-            payment.save(update_fields=["status", "transaction_id", "paid_at", "updated_at"])
             order = Order.objects.select_for_update().get(pk=payment.order_id)
-            if order.status != OrderStatus.PENDING_PAYMENT:
+            applies = order.status == OrderStatus.PENDING_PAYMENT
+            success_time = parse_datetime(resource.get("success_time") or "")
+            payment = PAYMENT_MACHINE.transition(
+                pk=payment.pk, to_status=PaymentStatus.SUCCEEDED, actor=Actor.wechat(),
+                reason=f"paid, reported by {source}", reference=transaction_id,
+                changes={"transaction_id": transaction_id or None,
+                         "paid_at": success_time or timezone.now()},
+                data={"applied_to_order": applies},
+            )
+            if not applies:
                 # Paid after the order was cancelled, or a second channel also paid:
                 # the money is real, so staff must refund it; never lose it silently.
                 ReconciliationMismatch.objects.get_or_create(
@@ -242,23 +232,19 @@ def payment_apply_transaction(*, resource: dict, source: str) -> tuple[Payment, 
                 )
                 return payment, "flagged"
             order_services.order_mark_paid(
-                order=order, actor_type=ActorType.SYSTEM, note=f"wechat pay via {source}"
+                order=order, actor=Actor.wechat(), reason=f"wechat pay via {source}",
+                reference=transaction_id,
             )
-            transaction.on_commit(lambda: _after_paid(payment.order_id))
             return payment, "applied"
-        if state in ("CLOSED", "REVOKED", "PAYERROR") and payment.status == PaymentStatus.PENDING:
-            payment.status = (
-                PaymentStatus.FAILED if state == "PAYERROR" else PaymentStatus.CLOSED
+        failed = {"CLOSED": PaymentStatus.CLOSED, "REVOKED": PaymentStatus.CLOSED,
+                  "PAYERROR": PaymentStatus.FAILED}.get(state)
+        if failed and payment.status == PaymentStatus.PENDING:
+            payment = PAYMENT_MACHINE.transition(
+                pk=payment.pk, to_status=failed, actor=Actor.wechat(),
+                reason=f"{state}, reported by {source}", reference=transaction_id,
             )
-            payment.save(update_fields=["status", "updated_at"])
             return payment, "applied"
     return payment, "unchanged"
-
-
-def _after_paid(order_id: int) -> None:
-    from storefront.notifications.tasks import notify_order_event
-
-    notify_order_event.delay(order_id, "paid")
 
 
 def payment_query(*, payment: Payment) -> tuple[Payment, str]:
@@ -268,10 +254,3 @@ def payment_query(*, payment: Payment) -> tuple[Payment, str]:
     )
     resource = wechatpay_gateway.parse(code, message)
     return payment_apply_transaction(resource=resource, source="query")
-
-
-def payments_awaiting_callback(*, older_than_seconds: int = 60, limit: int = 200):
-    cutoff = timezone.now() - dt.timedelta(seconds=older_than_seconds)
-    return Payment.objects.filter(
-        status=PaymentStatus.PENDING, created_at__lte=cutoff
-    ).exclude(prepay_id="", h5_url="", code_url="")[:limit]

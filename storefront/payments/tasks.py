@@ -5,7 +5,14 @@ import logging
 from celery import shared_task
 
 from core.errors import DomainError
-from storefront.payments import payouts, reconciliation, refunds, services
+from storefront.payments import (
+    profit_sharing,
+    reconciliation,
+    refunds,
+    selectors,
+    services,
+    transfers,
+)
 from storefront.payments.models import Refund, RefundStatus
 
 logger = logging.getLogger(__name__)
@@ -15,7 +22,7 @@ logger = logging.getLogger(__name__)
 def query_late_payments() -> int:
     """Callbacks can be late or lost: ask WeChat about payments still pending after 1 min."""
     applied = 0
-    for payment in services.payments_awaiting_callback():
+    for payment in selectors.payments_awaiting_callback():
         try:
             _, outcome = services.payment_query(payment=payment)
             applied += outcome == "applied"
@@ -46,21 +53,20 @@ def reconcile_yesterday() -> int:
     return len(reconciliation.reconciliation_run(bill_date=reconciliation.yesterday_in_shanghai()))
 
 
-
 @shared_task(ignore_result=True)
 def query_processing_profit_shares() -> int:
     """Profit-sharing orders and returns still open at WeChat: ask for their state (those
     never acknowledged are sent again, with the same body)."""
     done = 0
-    for share in payouts.profit_shares_awaiting():
+    for share in selectors.profit_shares_awaiting():
         try:
-            _, outcome = payouts.profit_share_query(share=share)
+            _, outcome = profit_sharing.profit_share_query(share=share)
             done += outcome == "applied"
         except DomainError as exc:
             logger.warning("profit share query %s failed: %s", share.out_order_no, exc.message)
-    for share_return in payouts.share_returns_awaiting():
+    for share_return in selectors.share_returns_awaiting():
         try:
-            _, outcome = payouts.profit_share_return_query(share_return=share_return)
+            _, outcome = profit_sharing.profit_share_return_query(share_return=share_return)
             done += outcome == "applied"
         except DomainError as exc:
             logger.warning("share return query %s failed: %s",
@@ -72,9 +78,9 @@ def query_processing_profit_shares() -> int:
 def query_pending_transfers() -> int:
     """Transfers without a final state: callbacks can be late or lost."""
     done = 0
-    for transfer in payouts.transfers_awaiting():
+    for transfer in selectors.transfers_awaiting():
         try:
-            _, outcome = payouts.transfer_query(transfer=transfer)
+            _, outcome = transfers.transfer_query(transfer=transfer)
             done += outcome == "applied"
         except DomainError as exc:
             logger.warning("transfer query %s failed: %s", transfer.out_bill_no, exc.message)

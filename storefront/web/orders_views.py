@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.actors import Actor
 from storefront.catalog.errors import ImageInvalid
 from storefront.catalog.images import image_check
 from storefront.orders.after_sales import (
@@ -50,7 +51,7 @@ from storefront.orders.errors import (
     PriceChanged,
     SkuUnavailable,
 )
-from storefront.orders.models import ActorType, Order
+from storefront.orders.models import Order
 from storefront.orders.presenters import (
     ORDER_TABS,
     REASON_CHOICES,
@@ -457,7 +458,7 @@ def order_cancel_view(request: HttpRequest, number: str) -> HttpResponse:
     order = _order_or_404(request, number)
     try:
         order_cancel(
-            order=order, actor_type=ActorType.SHOPPER, actor_id=request.shopper.pk,
+            order=order, actor=Actor.shopper(request.shopper.pk),
             reason="cancelled by the shopper",
         )
     except IllegalOrderTransition as exc:

@@ -1,6 +1,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 
+from core.actors import Actor
 from storefront.orders.models import OrderStatus
 from storefront.orders.services import order_mark_paid
 from tests.conftest import OWNER_PASSWORD
@@ -16,7 +17,7 @@ def owner_client(mall_client):
 
 def test_staff_ship_a_paid_order_from_the_console(owner_client, place, sku):
     order = place((sku, 1))
-    order_mark_paid(order=order)
+    order_mark_paid(order=order, actor=Actor.system())
     page = owner_client.get("/console/orders/", HTTP_ACCEPT_LANGUAGE="en")
     assert order.number in page.content.decode()
 
@@ -27,7 +28,7 @@ def test_staff_ship_a_paid_order_from_the_console(owner_client, place, sku):
     assert response.status_code == 302
     order.refresh_from_db()
     assert (order.status, order.carrier, order.tracking_number) == ("shipped", "顺丰", "SF123")
-    assert order.status_changes.last().actor_type == "staff"
+    assert order.status_changes.last().actor_kind == "staff"
 
 
 def test_shipping_an_unpaid_order_changes_nothing(owner_client, place, sku):
@@ -41,7 +42,7 @@ def test_shipping_an_unpaid_order_changes_nothing(owner_client, place, sku):
 
 def test_staff_without_permission_cannot_ship(mall_client, place, sku):
     order = place((sku, 1))
-    order_mark_paid(order=order)
+    order_mark_paid(order=order, actor=Actor.system())
     get_user_model().objects.create_user(
         username="clerk@example.com", password=OWNER_PASSWORD, is_staff=True
     )
@@ -60,7 +61,7 @@ def test_staff_decide_after_sales_from_the_console(owner_client, place, sku, buy
     from storefront.orders.models import AfterSalesRequest
 
     order = place((sku, 2))
-    order_mark_paid(order=order)
+    order_mark_paid(order=order, actor=Actor.system())
     case = after_sales_request(
         order=order, shopper_id=buyer.pk, items=[RefundItem(order.lines.get().pk, 1)],
         reason="damaged",

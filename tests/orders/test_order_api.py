@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
 
+from core.actors import Actor
 from storefront.orders.after_sales import RefundItem, after_sales_request
 from storefront.orders.models import (
     AfterSalesRequest,
@@ -260,7 +261,7 @@ def test_order_list_pages_and_filters(api, place, sku):
     sku.stock = 100
     sku.save()
     orders = [place((sku, 1)) for _ in range(12)]
-    order_mark_paid(order=orders[0])
+    order_mark_paid(order=orders[0], actor=Actor.system())
     place((sku, 1), shopper=AddressFactory().shopper)  # a stranger's
 
     first = api.get("/api/v1/orders/").json()
@@ -281,7 +282,7 @@ def test_order_list_pages_and_filters(api, place, sku):
 
 def test_another_shoppers_order_is_a_404_everywhere(mall_client, place, sku):
     order = place((sku, 1))
-    order_mark_paid(order=order)
+    order_mark_paid(order=order, actor=Actor.system())
     line = order.lines.get()
     stranger = sign_in(mall_client, AddressFactory().shopper)
 
@@ -323,7 +324,7 @@ def test_confirm_receipt(api, place, sku, mall):
     order = place((sku, 1))
     early = api.post(f"/api/v1/orders/{order.number}/confirm-receipt/")
     assert early.status_code == 409
-    order_mark_paid(order=order)
+    order_mark_paid(order=order, actor=Actor.system())
     order_ship(order=order, staff_user_id=1, carrier="SF", tracking_number="SF1")
 
     response = api.post(f"/api/v1/orders/{order.number}/confirm-receipt/")
@@ -339,7 +340,7 @@ def test_confirm_receipt(api, place, sku, mall):
 
 def test_after_sales_with_photos_over_multipart(api, place, sku, media):
     order = place((sku, 2))
-    order_mark_paid(order=order)
+    order_mark_paid(order=order, actor=Actor.system())
     line = order.lines.get()
 
     response = api.post(
@@ -367,7 +368,7 @@ def test_after_sales_with_photos_over_multipart(api, place, sku, media):
 
 def test_after_sales_over_json_without_photos(api, place, sku):
     order = place((sku, 1))
-    order_mark_paid(order=order)
+    order_mark_paid(order=order, actor=Actor.system())
     line = order.lines.get()
 
     response = post_json(
@@ -382,7 +383,7 @@ def test_after_sales_over_json_without_photos(api, place, sku):
 
 def test_a_non_image_photo_is_refused(api, place, sku, media):
     order = place((sku, 1))
-    order_mark_paid(order=order)
+    order_mark_paid(order=order, actor=Actor.system())
     line = order.lines.get()
     fake = SimpleUploadedFile("x.png", b"%PDF-1.4 not an image", content_type="image/png")
 
@@ -412,7 +413,7 @@ def test_a_non_image_photo_is_refused(api, place, sku, media):
 )
 def test_bad_after_sales_requests(api, place, sku, items, reason, status, field):
     order = place((sku, 1))
-    order_mark_paid(order=order)
+    order_mark_paid(order=order, actor=Actor.system())
     line = order.lines.get()
     if isinstance(items, list):
         items = json.dumps([
@@ -432,7 +433,7 @@ def test_bad_after_sales_requests(api, place, sku, items, reason, status, field)
 
 def test_too_many_photos_are_refused(api, place, sku):
     order = place((sku, 1))
-    order_mark_paid(order=order)
+    order_mark_paid(order=order, actor=Actor.system())
     line = order.lines.get()
 
     response = api.post(
@@ -448,7 +449,7 @@ def test_too_many_photos_are_refused(api, place, sku):
 
 def test_withdraw_over_the_api(api, place, sku):
     order = place((sku, 1))
-    order_mark_paid(order=order)
+    order_mark_paid(order=order, actor=Actor.system())
     case = after_sales_request(
         order=order, shopper_id=order.shopper_id,
         items=[RefundItem(order_line_id=order.lines.get().pk, quantity=1)], reason="other",
@@ -466,7 +467,7 @@ def test_withdraw_over_the_api(api, place, sku):
 
 def test_a_stranger_cannot_withdraw_my_case(mall_client, place, sku):
     order = place((sku, 1))
-    order_mark_paid(order=order)
+    order_mark_paid(order=order, actor=Actor.system())
     case = after_sales_request(
         order=order, shopper_id=order.shopper_id,
         items=[RefundItem(order_line_id=order.lines.get().pk, quantity=1)], reason="other",

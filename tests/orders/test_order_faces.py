@@ -14,6 +14,7 @@ from django.db import connection
 from django.test import RequestFactory
 from PIL import Image
 
+from core.actors import Actor
 from storefront.orders.after_sales import RefundItem, after_sales_request
 from storefront.orders.models import (
     AfterSalesRequest,
@@ -446,7 +447,7 @@ def order(place, sku):
 
 def test_order_list_has_tabs_and_pages(shopper_client, place, sku):
     orders = [place((sku, 1)) for _ in range(3)]
-    order_mark_paid(order=orders[0])
+    order_mark_paid(order=orders[0], actor=Actor.system())
 
     response = shopper_client.get("/orders/")
     assert response.status_code == 200
@@ -530,7 +531,7 @@ def test_cancel_from_the_page_gives_stock_back(shopper_client, order, sku):
 
 
 def test_cancelling_a_paid_order_is_refused(shopper_client, order, sku):
-    order_mark_paid(order=order)
+    order_mark_paid(order=order, actor=Actor.system())
 
     response = shopper_client.post(f"/orders/{order.number}/cancel/")
 
@@ -542,7 +543,7 @@ def test_cancelling_a_paid_order_is_refused(shopper_client, order, sku):
 
 
 def test_confirm_receipt_from_the_page(shopper_client, order, mall):
-    order_mark_paid(order=order)
+    order_mark_paid(order=order, actor=Actor.system())
     order_ship(order=order, staff_user_id=1, carrier="SF", tracking_number="SF123")
     page = shopper_client.get(f"/orders/{order.number}/")
     assert 'id="confirm-receipt"' in page.content.decode()
@@ -561,7 +562,7 @@ def test_confirm_receipt_from_the_page(shopper_client, order, mall):
 
 
 def test_after_sales_with_a_photo_from_the_page(shopper_client, order, media):
-    order_mark_paid(order=order)
+    order_mark_paid(order=order, actor=Actor.system())
     line = order.lines.get()
     form = shopper_client.get(f"/orders/{order.number}/after-sales/")
     assert form.status_code == 200
@@ -589,7 +590,7 @@ def test_after_sales_with_a_photo_from_the_page(shopper_client, order, media):
 
 
 def test_a_non_image_is_refused_and_nothing_is_saved(shopper_client, order, media):
-    order_mark_paid(order=order)
+    order_mark_paid(order=order, actor=Actor.system())
     line = order.lines.get()
     fake = SimpleUploadedFile("photo.png", b"not an image at all", content_type="image/png")
 
@@ -612,7 +613,7 @@ def test_a_non_image_is_refused_and_nothing_is_saved(shopper_client, order, medi
     ],
 )
 def test_after_sales_form_errors(shopper_client, order, fields, expected):
-    order_mark_paid(order=order)
+    order_mark_paid(order=order, actor=Actor.system())
     line = order.lines.get()
     data = {"reason": "damaged"}
     if "qty" in fields:
@@ -639,7 +640,7 @@ def test_an_unpaid_order_takes_no_after_sales_request(shopper_client, order):
 
 
 def test_withdraw_from_the_page(shopper_client, order):
-    order_mark_paid(order=order)
+    order_mark_paid(order=order, actor=Actor.system())
     line = order.lines.get()
     sent = shopper_client.post(
         f"/orders/{order.number}/after-sales/", {f"qty_{line.pk}": "2", "reason": "other"}
@@ -661,7 +662,7 @@ def test_withdraw_from_the_page(shopper_client, order):
 
 
 def test_a_stranger_cannot_withdraw_my_case(client, order, place, sku):
-    order_mark_paid(order=order)
+    order_mark_paid(order=order, actor=Actor.system())
     line = order.lines.get()
     case = after_sales_request(
         order=order, shopper_id=order.shopper_id,

@@ -3,9 +3,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from core.actors import Actor, ActorKind
 from core.errors import DomainError
 from storefront.orders import services
-from storefront.orders.models import ActorType, Order, OrderStatus, OrderStatusChange
+from storefront.orders.models import Order, OrderStatus, OrderStatusChange
 from storefront.orders.transitions import ALLOWED_TRANSITIONS, order_transition
 from tests.factories.catalog import SkuFactory
 from tests.factories.shoppers import AddressFactory, ShopperFactory
@@ -30,7 +31,7 @@ def test_place_order_reserves_stock_and_snapshots(place, sku, buyer):
     assert len(order.number) == 20
     assert order.pay_deadline > timezone.now()
     change = order.status_changes.get()
-    assert (change.from_status, change.to_status, change.actor_type) == (
+    assert (change.from_status, change.to_status, change.actor_kind) == (
         "", "pending_payment", "shopper"
     )
 
@@ -110,7 +111,7 @@ def test_unpaid_order_is_cancelled_after_deadline_and_stock_returns(place, sku):
     assert order.status == OrderStatus.CANCELLED
     assert order.cancel_reason == "not paid in time"
     assert sku.stock == 10
-    assert order.status_changes.last().actor_type == ActorType.SYSTEM
+    assert order.status_changes.last().actor_kind == ActorKind.SYSTEM
 
 
 def test_sweeper_task_cancels_overdue_orders(place, sku):
@@ -125,9 +126,9 @@ def test_sweeper_task_cancels_overdue_orders(place, sku):
 
 def test_shopper_cancels_only_unpaid(place, sku, buyer):
     order = place((sku, 1))
-    services.order_mark_paid(order=order)
+    services.order_mark_paid(order=order, actor=Actor.system())
     with pytest.raises(DomainError) as excinfo:
-        services.order_cancel(order=order, actor_type=ActorType.SHOPPER, actor_id=buyer.pk)
+        services.order_cancel(order=order, actor=Actor.shopper(buyer.pk))
     assert excinfo.value.status == 409
     assert "paid cannot become cancelled" in excinfo.value.message
     sku.refresh_from_db()
@@ -136,7 +137,7 @@ def test_shopper_cancels_only_unpaid(place, sku, buyer):
 
 def test_full_happy_path_with_timers(place, sku, buyer):
     order = place((sku, 2))
-    services.order_mark_paid(order=order)
+    services.order_mark_paid(order=order, actor=Actor.system())
     sku.refresh_from_db()
     assert sku.sales_count == 2
     services.order_ship(order=order, staff_user_id=1, carrier="顺丰", tracking_number="SF1")
@@ -154,7 +155,7 @@ def test_full_happy_path_with_timers(place, sku, buyer):
 
 def test_ship_requires_carrier_and_tracking(place, sku):
     order = place((sku, 1))
-    services.order_mark_paid(order=order)
+    services.order_mark_paid(order=order, actor=Actor.system())
     with pytest.raises(DomainError) as excinfo:
         services.order_ship(order=order, staff_user_id=1, carrier="", tracking_number="")
     assert set(excinfo.value.fields) == {"carrier", "tracking_number"}
@@ -169,14 +170,15 @@ def test_every_transition_is_allowed_or_refused_by_the_map(place, sku, from_stat
     Order.objects.filter(pk=order.pk).update(status=from_status)
     allowed = to_status in ALLOWED_TRANSITIONS[from_status]
     if allowed:
-        order_transition(order_id=order.pk, to_status=to_status, note="test")
+        order_transition(order_id=order.pk, to_status=to_status, actor=Actor.system(),
+                         reason="test")
         assert Order.objects.get(pk=order.pk).status == to_status
         assert OrderStatusChange.objects.filter(
             order=order, from_status=from_status, to_status=to_status
         ).exists()
     else:
         with pytest.raises(DomainError) as excinfo:
-            order_transition(order_id=order.pk, to_status=to_status)
+            order_transition(order_id=order.pk, to_status=to_status, actor=Actor.system())
         assert excinfo.value.status == 409
         assert excinfo.value.code == "illegal_order_transition"
         assert Order.objects.get(pk=order.pk).status == from_status
@@ -185,3 +187,16 @@ def test_every_transition_is_allowed_or_refused_by_the_map(place, sku, from_stat
 
 def test_allowed_transitions_cover_every_status():
     assert set(ALLOWED_TRANSITIONS) == set(ALL)
+
+
+def test_an_order_number_drawn_twice_is_drawn_again(place, sku, monkeypatch):
+    first = place((sku, 1))
+    drawn = iter([first.number, "20991231235959000001"])
+    monkeypatch.setattr(services, "_new_order_number", lambda: next(drawn))
+
+    second = place((sku, 1))
+
+    assert second.number == "20991231235959000001"
+    assert Order.objects.count() == 2
+    sku.refresh_from_db()
+    assert sku.stock == 8  # the failed attempt took nothing

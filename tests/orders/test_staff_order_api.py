@@ -10,6 +10,7 @@ from django.contrib.auth.models import Permission
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from core.actors import Actor
 from storefront.orders.after_sales import RefundItem, after_sales_request
 from storefront.orders.models import AfterSalesStatus, Order, OrderStatus, OrderStatusChange
 from storefront.orders.services import order_mark_paid
@@ -52,7 +53,7 @@ def post_json(client, path: str, body: dict):
 @pytest.fixture
 def paid_order(place, sku):
     order = place((sku, 2))
-    return order_mark_paid(order=order)
+    return order_mark_paid(order=order, actor=Actor.system())
 
 
 @pytest.fixture
@@ -173,7 +174,7 @@ def test_staff_of_another_mall_are_nobody_here(other_mall, mall, paid_order, cas
 
 def test_list_filters_searches_and_pages(staff, place, sku):
     orders = [place((sku, 1)) for _ in range(3)]
-    order_mark_paid(order=orders[1])
+    order_mark_paid(order=orders[1], actor=Actor.system())
     place((sku, 1), shopper=AddressFactory().shopper)
 
     everything = staff.get("/api/v1/console/orders/").json()
@@ -229,7 +230,7 @@ def test_ship_a_paid_order(staff, paid_order):
     )
     change = OrderStatusChange.objects.filter(order=paid_order).last()
     staff_user = User.objects.get(username="clerk@mall.test")
-    assert (change.to_status, change.actor_type, change.actor_id) == (
+    assert (change.to_status, change.actor_kind, change.actor_id) == (
         "shipped", "staff", staff_user.pk
     )
 

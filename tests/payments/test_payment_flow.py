@@ -68,7 +68,7 @@ def test_order_pays_through_a_real_signed_callback(live_mall, sim):
         # the shopper is told, by a template message to their openid (a Celery task)
         sent = wait_for(lambda: [
             m for m in requests.get(f"{sim.base_url}/_sim/messages", timeout=5).json()
-            if m.get("touser") == shopper.wechat_openid
+            if m.get("touser") == shopper.wechat_openid and order.number in str(m)
         ])
     assert sent and sent[-1]["template_id"] == "SIM_TPL_ORDER_PAID"
     assert order.number in str(sent[-1])

@@ -11,10 +11,11 @@ import pytest
 import requests
 from django.db import connection
 
+from core import events
 from simulators.wechat.signing import build_notification, response_headers
 from storefront.orders.models import Order, OrderStatus
 from storefront.orders.services import CheckoutItem, order_place
-from storefront.payments import payouts, services
+from storefront.payments import errors, profit_sharing, receivers, services, transfers
 from storefront.payments.models import (
     PaymentChannel,
     ProfitShare,
@@ -87,7 +88,8 @@ def _finished(share):
     """Query until WeChat reports the order finished (the simulator keeps it PROCESSING for
     processing_delay, 0.05 s)."""
     return wait_for(lambda: (
-        queried if (queried := payouts.profit_share_query(share=share)[0]).status == "finished"
+        queried
+        if (queried := profit_sharing.profit_share_query(share=share)[0]).status == "finished"
         else None
     ))
 
@@ -100,7 +102,7 @@ def test_share_ten_percent_finishes_after_query(shop):
     assert payment.amount_fen == 5980
     out_order_no = _key("PS")
 
-    share = payouts.profit_share_create(
+    share = profit_sharing.profit_share_create(
         payment=payment, out_order_no=out_order_no,
         receivers=[(shop["bob"], 598, "推广佣金")], unfreeze_unsplit=False,
     )
@@ -130,7 +132,7 @@ def test_share_ten_percent_finishes_after_query(shop):
     assert query_processing_profit_shares() == 0  # nothing left open
 
     # a second share to the same receiver does not add it again
-    payouts.profit_share_create(
+    profit_sharing.profit_share_create(
         payment=payment, out_order_no=_key("PS"), receivers=[(shop["bob"], 100, "推广佣金")],
         unfreeze_unsplit=False,
     )
@@ -143,8 +145,8 @@ def test_over_the_max_ratio_is_refused_and_nothing_sent(shop):
     over = payment.amount_fen * cap_bp // 10000 + 1
     out_order_no = _key("PS")
 
-    with pytest.raises(payouts.ProfitShareOverCap):
-        payouts.profit_share_create(
+    with pytest.raises(errors.ProfitShareOverCap):
+        profit_sharing.profit_share_create(
             payment=payment, out_order_no=out_order_no,
             receivers=[(shop["bob"], over, "推广佣金")], unfreeze_unsplit=False,
         )
@@ -153,19 +155,19 @@ def test_over_the_max_ratio_is_refused_and_nothing_sent(shop):
     assert _sim_order(shop["sim"], payment.sub_mchid, out_order_no) is None
 
     # the cap counts everything already shared on the payment
-    payouts.profit_share_create(
+    profit_sharing.profit_share_create(
         payment=payment, out_order_no=_key("PS"), receivers=[(shop["bob"], 1196, "20%")],
         unfreeze_unsplit=False,
     )
-    with pytest.raises(payouts.ProfitShareOverCap):
-        payouts.profit_share_create(
+    with pytest.raises(errors.ProfitShareOverCap):
+        profit_sharing.profit_share_create(
             payment=payment, out_order_no=out_order_no, receivers=[(shop["bob"], 599, "10%")],
             unfreeze_unsplit=False,
         )
     assert ProfitShare.objects.count() == 1
     assert _sim_order(shop["sim"], payment.sub_mchid, out_order_no) is None
     exactly = payment.amount_fen * cap_bp // 10000 - 1196
-    share = payouts.profit_share_create(
+    share = profit_sharing.profit_share_create(
         payment=payment, out_order_no=out_order_no, receivers=[(shop["bob"], exactly, "10%")],
         unfreeze_unsplit=False,
     )
@@ -188,8 +190,8 @@ def test_bad_receivers_are_refused_and_nothing_sent(shop, receivers, field):
     payment = _paid_payment(shop)
     receivers = [(shop["bob"] if a == "BOB" else a, n, d) for a, n, d in receivers]
     out_order_no = _key("PS")
-    with pytest.raises(payouts.PayoutInvalid) as excinfo:
-        payouts.profit_share_create(
+    with pytest.raises(errors.PayoutInvalid) as excinfo:
+        profit_sharing.profit_share_create(
             payment=payment, out_order_no=out_order_no, receivers=receivers,
             unfreeze_unsplit=False,
         )
@@ -200,8 +202,8 @@ def test_bad_receivers_are_refused_and_nothing_sent(shop, receivers, field):
 
 def test_a_payment_without_profit_sharing_is_refused(shop):
     payment = _paid_payment(shop, referred=False)
-    with pytest.raises(payouts.PayoutNotAllowed):
-        payouts.profit_share_create(
+    with pytest.raises(errors.PayoutNotAllowed):
+        profit_sharing.profit_share_create(
             payment=payment, out_order_no=_key("PS"), receivers=[(shop["bob"], 10, "x")],
             unfreeze_unsplit=False,
         )
@@ -214,8 +216,8 @@ def test_a_retry_by_out_order_no_is_the_same_share(shop):
     arguments = {"payment": payment, "out_order_no": out_order_no,
                  "receivers": [(shop["bob"], 598, "推广佣金")], "unfreeze_unsplit": False}
 
-    first = payouts.profit_share_create(**arguments)
-    again = payouts.profit_share_create(**arguments)  # re-sent: WeChat sees the same order
+    first = profit_sharing.profit_share_create(**arguments)
+    again = profit_sharing.profit_share_create(**arguments)  # re-sent: WeChat sees the same order
 
     assert again.pk == first.pk
     assert again.order_id == first.order_id
@@ -223,21 +225,23 @@ def test_a_retry_by_out_order_no_is_the_same_share(shop):
     assert len([key for key in shop["sim"].simulator.state.sharing_orders
                 if key[1] == out_order_no]) == 1
     finished = _finished(first)
-    assert payouts.profit_share_create(**arguments).status == "finished" == finished.status
+    assert profit_sharing.profit_share_create(**arguments).status == "finished" == finished.status
 
-    with pytest.raises(payouts.PayoutKeyReused):
-        payouts.profit_share_create(**{**arguments, "receivers": [(shop["bob"], 1, "other")]})
+    with pytest.raises(errors.PayoutKeyReused):
+        profit_sharing.profit_share_create(
+            **{**arguments, "receivers": [(shop["bob"], 1, "other")]}
+        )
 
 
 def test_unfreeze_returns_the_rest_to_the_sub_merchant(shop):
     payment = _paid_payment(shop)
-    payouts.profit_share_create(
+    profit_sharing.profit_share_create(
         payment=payment, out_order_no=_key("PS"), receivers=[(shop["bob"], 598, "推广佣金")],
         unfreeze_unsplit=False,
     )
     out_order_no = _key("UF")
 
-    unfreeze = payouts.profit_share_unfreeze(
+    unfreeze = profit_sharing.profit_share_unfreeze(
         payment=payment, out_order_no=out_order_no, description="解冻剩余资金"
     )
     assert unfreeze.kind == "unfreeze"
@@ -247,12 +251,12 @@ def test_unfreeze_returns_the_rest_to_the_sub_merchant(shop):
     line = unfreeze.lines.get()
     assert (line.receiver_type, line.account) == (ReceiverType.MERCHANT_ID, payment.sub_mchid)
     assert (line.amount_fen, line.result) == (5980 - 598, "SUCCESS")
-    assert payouts.profit_share_unfreeze(
+    assert profit_sharing.profit_share_unfreeze(
         payment=payment, out_order_no=out_order_no, description="解冻剩余资金"
     ).pk == unfreeze.pk  # idempotent
     late = _key("PS")
-    with pytest.raises(payouts.PayoutNotAllowed):
-        payouts.profit_share_create(
+    with pytest.raises(errors.PayoutNotAllowed):
+        profit_sharing.profit_share_create(
             payment=payment, out_order_no=late, receivers=[(shop["bob"], 10, "x")],
             unfreeze_unsplit=False,
         )
@@ -261,12 +265,12 @@ def test_unfreeze_returns_the_rest_to_the_sub_merchant(shop):
 
 def test_claw_back_from_a_merchant_receiver(shop):
     payment = _paid_payment(shop)
-    receiver = payouts.receiver_ensure_merchant(mchid=PARTNER_MCHID, name="示例供应链有限公司")
+    receiver = receivers.receiver_ensure_merchant(mchid=PARTNER_MCHID, name="示例供应链有限公司")
     assert receiver.receiver_type == ReceiverType.MERCHANT_ID
     added = shop["sim"].simulator.state.receivers[payment.sub_mchid][("MERCHANT_ID",
                                                                       PARTNER_MCHID)]
     assert added.name == "示例供应链有限公司"  # the simulator decrypted the encrypted name
-    share = payouts.profit_share_create(
+    share = profit_sharing.profit_share_create(
         payment=payment, out_order_no=_key("PS"),
         receivers=[(PARTNER_MCHID, 300, "供货分成"), (shop["bob"], 200, "推广佣金")],
         unfreeze_unsplit=False,
@@ -274,32 +278,32 @@ def test_claw_back_from_a_merchant_receiver(shop):
     assert sorted(share.lines.values_list("receiver_type", flat=True)) == [
         "MERCHANT_ID", "PERSONAL_OPENID"
     ]
-    with pytest.raises(payouts.PayoutNotAllowed):  # still processing
-        payouts.profit_share_return(share=share, out_return_no=_key("RT"), amount_fen=100,
+    with pytest.raises(errors.PayoutNotAllowed):  # still processing
+        profit_sharing.profit_share_return(share=share, out_return_no=_key("RT"), amount_fen=100,
                                     description="退款回退")
     share = _finished(share)
     out_return_no = _key("RT")
 
-    share_return = payouts.profit_share_return(
+    share_return = profit_sharing.profit_share_return(
         share=share, out_return_no=out_return_no, amount_fen=100, description="用户退款"
     )
     assert share_return.status == "processing"
     assert share_return.return_mchid == PARTNER_MCHID
-    assert payouts.profit_share_return(
+    assert profit_sharing.profit_share_return(
         share=share, out_return_no=out_return_no, amount_fen=100, description="用户退款"
     ).pk == share_return.pk  # idempotent
-    assert wait_for(lambda: payouts.profit_share_return_query(share_return=share_return)[1]
+    assert wait_for(lambda: profit_sharing.profit_share_return_query(share_return=share_return)[1]
                     == "applied")
     share_return.refresh_from_db()
     assert share_return.status == "success"
     assert share_return.return_id and share_return.finished_at
 
-    with pytest.raises(payouts.PayoutNotAllowed):  # 300 shared, 100 returned: 200 left
-        payouts.profit_share_return(share=share, out_return_no=_key("RT"), amount_fen=201,
+    with pytest.raises(errors.PayoutNotAllowed):  # 300 shared, 100 returned: 200 left
+        profit_sharing.profit_share_return(share=share, out_return_no=_key("RT"), amount_fen=201,
                                     description="too much")
     assert ProfitShareReturn.objects.count() == 1
-    with pytest.raises(payouts.PayoutNotAllowed):  # WeChat cannot claw back from a person
-        payouts.profit_share_return(share=share, out_return_no=_key("RT"), amount_fen=10,
+    with pytest.raises(errors.PayoutNotAllowed):  # WeChat cannot claw back from a person
+        profit_sharing.profit_share_return(share=share, out_return_no=_key("RT"), amount_fen=10,
                                     description="person", return_mchid=shop["bob"])
 
 
@@ -309,13 +313,13 @@ def test_claw_back_from_a_merchant_receiver(shop):
 def test_transfer_from_2000_yuan_needs_the_encrypted_real_name(shop):
     openid = shop["shopper"].wechat_openid
     out_bill_no = _key("TB")
-    with pytest.raises(payouts.RealNameRequired):
-        payouts.transfer_create(out_bill_no=out_bill_no, openid=openid, amount_fen=200000,
+    with pytest.raises(errors.RealNameRequired):
+        transfers.transfer_create(out_bill_no=out_bill_no, openid=openid, amount_fen=200000,
                                 remark="佣金提现")
     assert not Transfer.objects.exists()
     assert out_bill_no not in shop["sim"].simulator.state.transfers
 
-    transfer = payouts.transfer_create(
+    transfer = transfers.transfer_create(
         out_bill_no=out_bill_no, openid=openid, amount_fen=200000, remark="佣金提现",
         user_name="张三",
     )
@@ -344,7 +348,7 @@ def test_a_lost_answer_is_recovered_by_sending_the_same_body(shop, monkeypatch):
     monkeypatch.setattr(wechatpayv3.core.requests, "post", post_then_lose_answer)
     out_bill_no = _key("TB")
     with pytest.raises(wechatpay_gateway.WeChatPayError):
-        payouts.transfer_create(out_bill_no=out_bill_no, openid=shop["shopper"].wechat_openid,
+        transfers.transfer_create(out_bill_no=out_bill_no, openid=shop["shopper"].wechat_openid,
                                 amount_fen=250000, remark="佣金提现", user_name="李四")
     transfer = Transfer.objects.get(out_bill_no=out_bill_no)
     assert transfer.status == TransferStatus.CREATED
@@ -364,12 +368,12 @@ def test_a_transfer_refused_by_wechat_is_refused_for_good(shop):
     transfer_out = _key("TB")
     with pytest.raises(wechatpay_gateway.WeChatPayError):
         # an openid of nobody: WeChat refuses (PARAM_ERROR), no bill exists
-        payouts.transfer_create(out_bill_no=transfer_out, openid="o" + "x" * 27,
+        transfers.transfer_create(out_bill_no=transfer_out, openid="o" + "x" * 27,
                                 amount_fen=100, remark="佣金提现")
     transfer = Transfer.objects.get(out_bill_no=transfer_out)
     assert transfer.status == TransferStatus.REFUSED
     assert transfer.last_error
-    assert payouts.transfer_create(out_bill_no=transfer_out, openid="o" + "x" * 27,
+    assert transfers.transfer_create(out_bill_no=transfer_out, openid="o" + "x" * 27,
                                    amount_fen=100, remark="佣金提现").status == "REFUSED"
 
 
@@ -381,31 +385,31 @@ def test_transfer_input_is_checked_before_sending(shop):
         {"out_bill_no": _key("TB"), "amount_fen": 100, "remark": "x" * 33},
         {"out_bill_no": _key("TB"), "amount_fen": True, "remark": "x"},
     ):
-        with pytest.raises(payouts.PayoutInvalid):
-            payouts.transfer_create(openid=openid, **arguments)
+        with pytest.raises(errors.PayoutInvalid):
+            transfers.transfer_create(openid=openid, **arguments)
     assert not Transfer.objects.exists()
 
 
 def test_transfer_retry_and_cancel(shop):
     openid = shop["shopper"].wechat_openid
     out_bill_no = _key("TB")
-    transfer = payouts.transfer_create(out_bill_no=out_bill_no, openid=openid, amount_fen=1500,
+    transfer = transfers.transfer_create(out_bill_no=out_bill_no, openid=openid, amount_fen=1500,
                                        remark="佣金提现")
-    again = payouts.transfer_create(out_bill_no=out_bill_no, openid=openid, amount_fen=1500,
+    again = transfers.transfer_create(out_bill_no=out_bill_no, openid=openid, amount_fen=1500,
                                     remark="佣金提现")
     assert again.pk == transfer.pk and Transfer.objects.count() == 1
-    with pytest.raises(payouts.PayoutKeyReused):
-        payouts.transfer_create(out_bill_no=out_bill_no, openid=openid, amount_fen=1600,
+    with pytest.raises(errors.PayoutKeyReused):
+        transfers.transfer_create(out_bill_no=out_bill_no, openid=openid, amount_fen=1600,
                                 remark="佣金提现")
 
-    transfer = payouts.transfer_cancel(transfer=transfer)
+    transfer = transfers.transfer_cancel(transfer=transfer)
     assert transfer.status == TransferStatus.CANCELING
-    assert wait_for(lambda: payouts.transfer_query(transfer=transfer)[1] == "applied")
+    assert wait_for(lambda: transfers.transfer_query(transfer=transfer)[1] == "applied")
     transfer.refresh_from_db()
     assert transfer.status == TransferStatus.CANCELLED
     assert transfer.fail_reason == "MCH_CANCEL"
-    with pytest.raises(payouts.PayoutNotAllowed):
-        payouts.transfer_cancel(transfer=transfer)
+    with pytest.raises(errors.PayoutNotAllowed):
+        transfers.transfer_cancel(transfer=transfer)
 
 
 # Transfer callbacks: verified before believed, applied once ----------------------------------
@@ -437,7 +441,7 @@ def _post_signed(merchant, credentials, resource, *, tamper=None):
 
 
 def test_transfer_callbacks_are_verified_and_applied_once(shop, sim_credentials):
-    transfer = payouts.transfer_create(
+    transfer = transfers.transfer_create(
         out_bill_no=_key("TB"), openid=shop["shopper"].wechat_openid, amount_fen=880,
         remark="佣金提现",
     )
@@ -488,12 +492,19 @@ def live_mall(live_server, settings, paying_mall):
     connection.set_schema_to_public()
 
 
+FINAL_TRANSFER_EVENTS = ("transfer.success", "transfer.fail", "transfer.cancelled",
+                         "transfer.refused")
+
+
 @pytest.fixture
-def final_transfers(monkeypatch):
-    seen: list[tuple[str, str]] = []
-    monkeypatch.setattr(payouts, "_final_handlers", [])
-    payouts.transfer_final_handler_register(lambda t: seen.append((t.out_bill_no, t.status)))
-    return seen
+def final_transfers():
+    """(out_bill_no, state) of every final transfer event published meanwhile, the live
+    server's threads included: what a subscriber (e.g. a withdrawal) is told, once each."""
+    with events.recorded() as recorded:
+        yield lambda: [
+            (event.data["out_bill_no"], event.data["to_status"])
+            for event in recorded if event.name in FINAL_TRANSFER_EVENTS
+        ]
 
 
 @pytest.mark.usefixtures("committed_cleanup")
@@ -503,7 +514,7 @@ def test_user_confirms_and_the_callback_settles_the_transfer(live_mall, sim, fin
     requests.post(f"{sim.base_url}/_sim/settings", json={"duplicate_probability": 1.0},
                   timeout=5).raise_for_status()
     out_bill_no = _key("TB")
-    transfer = payouts.transfer_create(
+    transfer = transfers.transfer_create(
         out_bill_no=out_bill_no, openid=shopper.wechat_openid, amount_fen=1234, remark="佣金提现"
     )
     assert transfer.status == TransferStatus.WAIT_USER_CONFIRM
@@ -516,7 +527,7 @@ def test_user_confirms_and_the_callback_settles_the_transfer(live_mall, sim, fin
     assert wait_for(lambda: Transfer.objects.get(pk=transfer.pk).status == "SUCCESS")
     transfer.refresh_from_db()
     assert transfer.finished_at is not None
-    assert final_transfers == [(out_bill_no, "SUCCESS")]
+    assert final_transfers() == [(out_bill_no, "SUCCESS")]
     # the view records the notification just after applying it
     notification = wait_for(lambda: WeChatNotification.objects.first())
     assert (notification.event_type, notification.outcome) == (
@@ -535,13 +546,13 @@ def test_user_confirms_and_the_callback_settles_the_transfer(live_mall, sim, fin
     transfer.refresh_from_db()
     assert transfer.status == "SUCCESS"
     assert WeChatNotification.objects.count() == 1
-    assert final_transfers == [(out_bill_no, "SUCCESS")]  # handled once
+    assert final_transfers() == [(out_bill_no, "SUCCESS")]  # handled once
 
 
 @pytest.mark.usefixtures("committed_cleanup")
 def test_user_declines_and_the_transfer_fails(live_mall, sim, final_transfers):
     merchant, sku, shopper, address = live_mall
-    transfer = payouts.transfer_create(
+    transfer = transfers.transfer_create(
         out_bill_no=_key("TB"), openid=shopper.wechat_openid, amount_fen=500, remark="佣金提现"
     )
     requests.post(f"{sim.base_url}/_sim/transfer/{transfer.transfer_bill_no}/decline",
@@ -550,13 +561,13 @@ def test_user_declines_and_the_transfer_fails(live_mall, sim, final_transfers):
     assert wait_for(lambda: Transfer.objects.get(pk=transfer.pk).status == "FAIL")
     transfer.refresh_from_db()
     assert transfer.fail_reason == "OVERDUE_CLOSE"
-    assert final_transfers == [(transfer.out_bill_no, "FAIL")]
+    assert final_transfers() == [(transfer.out_bill_no, "FAIL")]
 
 
 @pytest.mark.usefixtures("committed_cleanup")
 def test_a_lost_transfer_callback_is_recovered_by_the_query_job(live_mall, sim):
     merchant, sku, shopper, address = live_mall
-    transfer = payouts.transfer_create(
+    transfer = transfers.transfer_create(
         out_bill_no=_key("TB"), openid=shopper.wechat_openid, amount_fen=700, remark="佣金提现"
     )
     sim.simulator.callbacks.hold(True)
