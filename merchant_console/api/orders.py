@@ -10,7 +10,7 @@ services as 409 with their message.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
@@ -18,6 +18,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from control_plane.api_schema import staff_errors
 from merchant_console.api.permissions import StaffApiMixin
 from storefront.orders.after_sales import after_sales_approve, after_sales_reject
 from storefront.orders.models import AfterSalesStatus, OrderStatus
@@ -27,20 +28,6 @@ from storefront.orders.presenters import (
 from storefront.orders.selectors import after_sales_get, after_sales_list, order_get, order_list
 from storefront.orders.serializers import AfterSalesCaseOutput, OrderLineOutput
 from storefront.orders.services import order_ship
-
-ERROR = inline_serializer(
-    "ConsoleOrdersError",
-    {"code": serializers.CharField(), "message": serializers.CharField(),
-     "fields": serializers.DictField()},
-)
-
-
-def _errors(*codes: int) -> dict:
-    descriptions = {
-        400: "invalid input", 403: "not staff of this mall, or no permission", 404: "not found",
-        409: "refused in the current state",
-    }
-    return {code: OpenApiResponse(ERROR, description=descriptions[code]) for code in codes}
 
 
 class HasOrderPermission(BasePermission):
@@ -146,7 +133,7 @@ class StaffOrderListApi(OrderStaffMixin, GenericAPIView):
 
     @extend_schema(
         parameters=[StaffOrderListInput],
-        responses={200: StaffOrderSummaryOutput(many=True), **_errors(400, 403)},
+        responses={200: StaffOrderSummaryOutput(many=True), **staff_errors(400, 403)},
         operation_id="console_orders_list",
     )
     def get(self, request):
@@ -162,7 +149,7 @@ class StaffOrderListApi(OrderStaffMixin, GenericAPIView):
 class StaffOrderDetailApi(OrderStaffMixin, APIView):
     required_permissions = {"GET": "orders.view_order"}
 
-    @extend_schema(responses={200: StaffOrderDetailOutput, **_errors(403, 404)},
+    @extend_schema(responses={200: StaffOrderDetailOutput, **staff_errors(403, 404)},
                    operation_id="console_orders_get")
     def get(self, request, number: str):
         return Response(_detail(number))
@@ -178,7 +165,7 @@ class StaffOrderShipApi(OrderStaffMixin, APIView):
 
     @extend_schema(
         request=ShipInput,
-        responses={200: StaffOrderDetailOutput, **_errors(400, 403, 404, 409)},
+        responses={200: StaffOrderDetailOutput, **staff_errors(400, 403, 404, 409)},
         operation_id="console_orders_ship",
         description="Mark a paid order shipped with its carrier and tracking number.",
     )
@@ -203,7 +190,7 @@ class StaffAfterSalesListApi(OrderStaffMixin, GenericAPIView):
 
     @extend_schema(
         parameters=[StaffAfterSalesListInput],
-        responses={200: StaffAfterSalesOutput(many=True), **_errors(400, 403)},
+        responses={200: StaffAfterSalesOutput(many=True), **staff_errors(400, 403)},
         operation_id="console_after_sales_list",
     )
     def get(self, request):
@@ -229,7 +216,7 @@ class StaffAfterSalesApproveApi(OrderStaffMixin, APIView):
 
     @extend_schema(
         request=ApproveInput,
-        responses={200: StaffAfterSalesOutput, **_errors(400, 403, 404, 409)},
+        responses={200: StaffAfterSalesOutput, **staff_errors(400, 403, 404, 409)},
         operation_id="console_after_sales_approve",
         description="Approve the case; the refund is then made by the payments service.",
     )
@@ -248,7 +235,7 @@ class StaffAfterSalesRejectApi(OrderStaffMixin, APIView):
 
     @extend_schema(
         request=RejectInput,
-        responses={200: StaffAfterSalesOutput, **_errors(400, 403, 404, 409)},
+        responses={200: StaffAfterSalesOutput, **staff_errors(400, 403, 404, 409)},
         operation_id="console_after_sales_reject",
     )
     def post(self, request, request_id: int):

@@ -10,33 +10,19 @@ the services, which raise domain errors rendered as {code, message, fields}.
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_field,
-    inline_serializer,
-)
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from control_plane.api_schema import staff_errors
 from merchant_console.api.permissions import StaffApiMixin
 from storefront.catalog import selectors, services
 from storefront.catalog.models import CommissionMode
 
-_ERROR = inline_serializer(
-    "ConsoleCatalogError",
-    {"code": serializers.CharField(), "message": serializers.CharField(),
-     "fields": serializers.DictField()},
-)
-_ERRORS = {
-    400: OpenApiResponse(_ERROR, description="invalid input"),
-    403: OpenApiResponse(_ERROR, description="not staff of this mall, or no permission"),
-    404: OpenApiResponse(_ERROR, description="not found"),
-    409: OpenApiResponse(_ERROR, description="refused in the current state"),
-}
+_ERRORS = staff_errors()
 
 
 class HasCatalogPermission(BasePermission):
