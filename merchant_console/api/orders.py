@@ -1,6 +1,6 @@
 """The staff API for orders and after-sales cases (under /api/v1/console/).
 
-Staff of this mall only (IsMallStaff; staff accounts live in the mall's own schema, so a
+Staff of this mall only (StaffPermission; staff accounts live in the mall's own schema, so a
 session from another mall is nobody here), holding the Django permission each view names
 (`orders.view_order`, `orders.change_order`, `orders.view_aftersalesrequest`,
 `orders.change_aftersalesrequest`; the owner is a superuser and holds them all). One view
@@ -14,7 +14,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -28,22 +27,6 @@ from storefront.orders.presenters import (
 from storefront.orders.selectors import after_sales_get, after_sales_list, order_get, order_list
 from storefront.orders.serializers import AfterSalesCaseOutput, OrderLineOutput
 from storefront.orders.services import order_ship
-
-
-class HasOrderPermission(BasePermission):
-    """The Django permission a view names for the request's method."""
-
-    message = "You do not have permission to do this."
-
-    def has_permission(self, request, view):
-        method = "GET" if request.method in ("HEAD", "OPTIONS") else request.method
-        needed = view.required_permissions.get(method)
-        return bool(needed) and request.user.has_perm(needed)
-
-
-class OrderStaffMixin(StaffApiMixin):
-    permission_classes = [*StaffApiMixin.permission_classes, HasOrderPermission]
-    required_permissions: dict[str, str] = {}
 
 
 class ConsolePagination(PageNumberPagination):
@@ -127,7 +110,7 @@ class StaffOrderListInput(serializers.Serializer):
     )
 
 
-class StaffOrderListApi(OrderStaffMixin, GenericAPIView):
+class StaffOrderListApi(StaffApiMixin, GenericAPIView):
     required_permissions = {"GET": "orders.view_order"}
     pagination_class = ConsolePagination
 
@@ -146,7 +129,7 @@ class StaffOrderListApi(OrderStaffMixin, GenericAPIView):
         return self.get_paginated_response(StaffOrderSummaryOutput(page, many=True).data)
 
 
-class StaffOrderDetailApi(OrderStaffMixin, APIView):
+class StaffOrderDetailApi(StaffApiMixin, APIView):
     required_permissions = {"GET": "orders.view_order"}
 
     @extend_schema(responses={200: StaffOrderDetailOutput, **staff_errors(403, 404)},
@@ -160,7 +143,7 @@ class ShipInput(serializers.Serializer):
     tracking_number = serializers.CharField(max_length=40)
 
 
-class StaffOrderShipApi(OrderStaffMixin, APIView):
+class StaffOrderShipApi(StaffApiMixin, APIView):
     required_permissions = {"POST": "orders.change_order"}
 
     @extend_schema(
@@ -184,7 +167,7 @@ class StaffAfterSalesListInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=AfterSalesStatus.values, required=False)
 
 
-class StaffAfterSalesListApi(OrderStaffMixin, GenericAPIView):
+class StaffAfterSalesListApi(StaffApiMixin, GenericAPIView):
     required_permissions = {"GET": "orders.view_aftersalesrequest"}
     pagination_class = ConsolePagination
 
@@ -211,7 +194,7 @@ class RejectInput(serializers.Serializer):
     note = serializers.CharField(max_length=200, help_text="Why; the shopper sees it.")
 
 
-class StaffAfterSalesApproveApi(OrderStaffMixin, APIView):
+class StaffAfterSalesApproveApi(StaffApiMixin, APIView):
     required_permissions = {"POST": "orders.change_aftersalesrequest"}
 
     @extend_schema(
@@ -230,7 +213,7 @@ class StaffAfterSalesApproveApi(OrderStaffMixin, APIView):
         return Response(StaffAfterSalesOutput(after_sales_get(request_id=case.pk)).data)
 
 
-class StaffAfterSalesRejectApi(OrderStaffMixin, APIView):
+class StaffAfterSalesRejectApi(StaffApiMixin, APIView):
     required_permissions = {"POST": "orders.change_aftersalesrequest"}
 
     @extend_schema(
