@@ -19,14 +19,14 @@ from rest_framework.views import APIView
 
 from control_plane.api_schema import staff_errors
 from merchant_console.api.permissions import StaffApiMixin
+from storefront.api.order_serializers import AfterSalesCaseOutput, OrderLineOutput
 from storefront.orders.after_sales import after_sales_approve, after_sales_reject
 from storefront.orders.models import AfterSalesStatus, OrderStatus
-from storefront.orders.presenters import (
+from storefront.orders.selectors import after_sales_get, after_sales_list, order_get, order_list
+from storefront.orders.services import order_ship
+from storefront.web.presenters import (
     ORDER_STATUS_LABELS,
 )
-from storefront.orders.selectors import after_sales_get, after_sales_list, order_get, order_list
-from storefront.orders.serializers import AfterSalesCaseOutput, OrderLineOutput
-from storefront.orders.services import order_ship
 
 
 class ConsolePagination(PageNumberPagination):

@@ -15,13 +15,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from control_plane.api_schema import error_responses
+from control_plane.throttles import LoginCodeIpThrottle
 from storefront.api.auth import IsShopper, ShopperApiMixin
 from storefront.shoppers import selectors, services
-from storefront.shoppers.auth import shopper_login, shopper_logout
 from storefront.shoppers.errors import LoginCodeRateLimited
 from storefront.shoppers.models import Address, Shopper
 from storefront.shoppers.senders import mask_phone
-from storefront.shoppers.throttles import LoginCodeIpThrottle
+from storefront.web.shopper_session import shopper_login, shopper_logout
 
 # Serializers -----------------------------------------------------------------------------
 

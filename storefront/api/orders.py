@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from control_plane.api_schema import shopper_errors
 from storefront.api.auth import IsShopper, ShopperApiMixin
+from storefront.api.order_serializers import AfterSalesCaseOutput, OrderLineOutput
 from storefront.catalog.images import image_check
 from storefront.orders.after_sales import (
     MAX_PHOTOS,
@@ -37,20 +38,12 @@ from storefront.orders.cart import (
     cart_set_quantity,
 )
 from storefront.orders.models import ActorType, OrderStatus
-from storefront.orders.presenters import (
-    ORDER_STATUS_LABELS,
-    cart_view,
-    order_actions,
-    order_after_sales,
-    order_list_for_shopper_tab,
-    pay_seconds_left,
-)
 from storefront.orders.selectors import (
     after_sales_get_for_shopper,
+    after_sales_list_for_order,
     order_get_for_shopper,
     order_list_for_shopper,
 )
-from storefront.orders.serializers import AfterSalesCaseOutput, OrderLineOutput
 from storefront.orders.services import (
     CheckoutItem,
     checkout_quote,
@@ -58,8 +51,15 @@ from storefront.orders.services import (
     order_confirm_receipt,
     order_place,
 )
-from storefront.shoppers.auth import REFERRER_SESSION_KEY
 from storefront.shoppers.selectors import address_get_default, address_get_for_shopper
+from storefront.web.presenters import (
+    ORDER_STATUS_LABELS,
+    cart_view,
+    order_actions,
+    order_list_for_shopper_tab,
+    pay_seconds_left,
+)
+from storefront.web.shopper_session import REFERRER_SESSION_KEY
 
 MAX_ID = 2**63 - 1
 
@@ -292,7 +292,7 @@ class ShopperOrderDetailOutput(ShopperOrderSummaryOutput):
     def _cases(self, order) -> list:
         cache = self.context.setdefault("cases", {})
         if order.pk not in cache:
-            cache[order.pk] = order_after_sales(order)
+            cache[order.pk] = after_sales_list_for_order(order=order)
         return cache[order.pk]
 
     def get_pay_seconds_left(self, order) -> int:
@@ -473,7 +473,9 @@ class OrderAfterSalesApi(ShopperApiMixin, APIView):
                    operation_id="orders_after_sales_list")
     def get(self, request, number: str):
         order = order_get_for_shopper(shopper=_shopper(request), number=number)
-        return Response(AfterSalesCaseOutput(order_after_sales(order), many=True).data)
+        return Response(
+            AfterSalesCaseOutput(after_sales_list_for_order(order=order), many=True).data
+        )
 
     @extend_schema(
         request={"multipart/form-data": AfterSalesInput, "application/json": AfterSalesInput},
