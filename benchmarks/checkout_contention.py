@@ -400,7 +400,7 @@ def _shopper_sessions(merchant, shoppers) -> list[tuple[str, int]]:
     from django.conf import settings
     from django.db import connection
 
-    from storefront.shoppers.auth import SESSION_KEY
+    from storefront.web.shopper_session import SESSION_KEY
 
     store = import_module(settings.SESSION_ENGINE).SessionStore
     connection.set_tenant(merchant)

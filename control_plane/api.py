@@ -1,11 +1,12 @@
 """Public-host API: merchant signup."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from control_plane.api_schema import error_responses
 from control_plane.throttles import SignupThrottle
 from tenants import services
 
@@ -30,13 +31,6 @@ class MerchantOutput(serializers.Serializer):
         return merchant.home_url + "console/"
 
 
-_ERROR = inline_serializer(
-    "Error",
-    {"code": serializers.CharField(), "message": serializers.CharField(),
-     "fields": serializers.DictField()},
-)
-
-
 class MerchantSignupApi(APIView):
     """Sign a merchant up: creates the mall, its host, its schema and its owner account."""
 
@@ -48,8 +42,8 @@ class MerchantSignupApi(APIView):
         request=MerchantSignupInput,
         responses={
             201: MerchantOutput,
-            400: OpenApiResponse(_ERROR, description="invalid fields"),
-            409: OpenApiResponse(_ERROR, description="slug taken"),
+            **error_responses({400: "invalid fields", 409: "slug taken",
+                               429: "too many signups from this address"}),
         },
         operation_id="merchant_signup",
     )

@@ -92,7 +92,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "control_plane.middleware.MallAvailabilityMiddleware",
-    "storefront.shoppers.auth.ShopperMiddleware",
+    "storefront.web.shopper_session.ShopperMiddleware",
 ]
 
 TEMPLATES = [

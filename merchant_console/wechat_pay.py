@@ -10,11 +10,11 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
-from rest_framework.permissions import BasePermission
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from control_plane.api_schema import error_responses, staff_errors
 from core.errors import DomainError
 from merchant_console.api.permissions import StaffApiMixin
 from tenants.models import Merchant, WeChatBinding
@@ -70,11 +70,6 @@ def wechat_pay_page(request):
                   {"form": form, "binding": binding}, status=status)
 
 
-class IsOwner(BasePermission):
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated and request.user.is_superuser)
-
-
 class BindingInput(serializers.Serializer):
     sub_mchid = serializers.CharField(max_length=16)
     sub_appid = serializers.CharField(max_length=32, required=False, allow_blank=True)
@@ -95,17 +90,25 @@ class BindingOutput(serializers.Serializer):
 class WeChatPayBindingApi(StaffApiMixin, APIView):
     """The mall's WeChat Pay binding (owner only). The app secret is never returned."""
 
-    permission_classes = [IsOwner]
+    owner_only = True
 
-    @extend_schema(responses={200: BindingOutput})
+    @extend_schema(responses={200: BindingOutput, **error_responses(
+        {403: "not the mall's owner", 404: "not connected yet"})})
     def get(self, request):
         binding = _binding(merchant_current())
         if binding is None:
-            return Response({"code": "not_found", "message": "Not connected yet.", "fields": {}},
-                            status=404)
+            raise exceptions.NotFound("Not connected yet.")
         return Response(BindingOutput(binding).data)
 
-    @extend_schema(request=BindingInput, responses={200: BindingOutput})
+    @extend_schema(
+        request=BindingInput,
+        responses={200: BindingOutput, **staff_errors(400),
+                   **error_responses({403: "not the mall's owner",
+                                      409: "sub-merchant bound to another mall",
+                                      422: "WeChat Pay did not confirm the account",
+                                      502: "WeChat Pay answered with an error",
+                                      503: "WeChat Pay is not reachable or not set up"})},
+    )
     def put(self, request):
         data = BindingInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -1,6 +1,6 @@
 """The staff API for orders and after-sales cases (under /api/v1/console/).
 
-Staff of this mall only (IsMallStaff; staff accounts live in the mall's own schema, so a
+Staff of this mall only (StaffPermission; staff accounts live in the mall's own schema, so a
 session from another mall is nobody here), holding the Django permission each view names
 (`orders.view_order`, `orders.change_order`, `orders.view_aftersalesrequest`,
 `orders.change_aftersalesrequest`; the owner is a superuser and holds them all). One view
@@ -10,53 +10,23 @@ services as 409 with their message.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from control_plane.api_schema import staff_errors
 from merchant_console.api.permissions import StaffApiMixin
+from storefront.api.order_serializers import AfterSalesCaseOutput, OrderLineOutput
 from storefront.orders.after_sales import after_sales_approve, after_sales_reject
 from storefront.orders.models import AfterSalesStatus, OrderStatus
-from storefront.orders.presenters import (
+from storefront.orders.selectors import after_sales_get, after_sales_list, order_get, order_list
+from storefront.orders.services import order_ship
+from storefront.web.presenters import (
     ORDER_STATUS_LABELS,
 )
-from storefront.orders.selectors import after_sales_get, after_sales_list, order_get, order_list
-from storefront.orders.serializers import AfterSalesCaseOutput, OrderLineOutput
-from storefront.orders.services import order_ship
-
-ERROR = inline_serializer(
-    "ConsoleOrdersError",
-    {"code": serializers.CharField(), "message": serializers.CharField(),
-     "fields": serializers.DictField()},
-)
-
-
-def _errors(*codes: int) -> dict:
-    descriptions = {
-        400: "invalid input", 403: "not staff of this mall, or no permission", 404: "not found",
-        409: "refused in the current state",
-    }
-    return {code: OpenApiResponse(ERROR, description=descriptions[code]) for code in codes}
-
-
-class HasOrderPermission(BasePermission):
-    """The Django permission a view names for the request's method."""
-
-    message = "You do not have permission to do this."
-
-    def has_permission(self, request, view):
-        method = "GET" if request.method in ("HEAD", "OPTIONS") else request.method
-        needed = view.required_permissions.get(method)
-        return bool(needed) and request.user.has_perm(needed)
-
-
-class OrderStaffMixin(StaffApiMixin):
-    permission_classes = [*StaffApiMixin.permission_classes, HasOrderPermission]
-    required_permissions: dict[str, str] = {}
 
 
 class ConsolePagination(PageNumberPagination):
@@ -141,13 +111,13 @@ class StaffOrderListInput(serializers.Serializer):
     )
 
 
-class StaffOrderListApi(OrderStaffMixin, GenericAPIView):
+class StaffOrderListApi(StaffApiMixin, GenericAPIView):
     required_permissions = {"GET": "orders.view_order"}
     pagination_class = ConsolePagination
 
     @extend_schema(
         parameters=[StaffOrderListInput],
-        responses={200: StaffOrderSummaryOutput(many=True), **_errors(400, 403)},
+        responses={200: StaffOrderSummaryOutput(many=True), **staff_errors(400, 403)},
         operation_id="console_orders_list",
     )
     def get(self, request):
@@ -160,10 +130,10 @@ class StaffOrderListApi(OrderStaffMixin, GenericAPIView):
         return self.get_paginated_response(StaffOrderSummaryOutput(page, many=True).data)
 
 
-class StaffOrderDetailApi(OrderStaffMixin, APIView):
+class StaffOrderDetailApi(StaffApiMixin, APIView):
     required_permissions = {"GET": "orders.view_order"}
 
-    @extend_schema(responses={200: StaffOrderDetailOutput, **_errors(403, 404)},
+    @extend_schema(responses={200: StaffOrderDetailOutput, **staff_errors(403, 404)},
                    operation_id="console_orders_get")
     def get(self, request, number: str):
         return Response(_detail(number))
@@ -174,12 +144,12 @@ class ShipInput(serializers.Serializer):
     tracking_number = serializers.CharField(max_length=40)
 
 
-class StaffOrderShipApi(OrderStaffMixin, APIView):
+class StaffOrderShipApi(StaffApiMixin, APIView):
     required_permissions = {"POST": "orders.change_order"}
 
     @extend_schema(
         request=ShipInput,
-        responses={200: StaffOrderDetailOutput, **_errors(400, 403, 404, 409)},
+        responses={200: StaffOrderDetailOutput, **staff_errors(400, 403, 404, 409)},
         operation_id="console_orders_ship",
         description="Mark a paid order shipped with its carrier and tracking number.",
     )
@@ -198,13 +168,13 @@ class StaffAfterSalesListInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=AfterSalesStatus.values, required=False)
 
 
-class StaffAfterSalesListApi(OrderStaffMixin, GenericAPIView):
+class StaffAfterSalesListApi(StaffApiMixin, GenericAPIView):
     required_permissions = {"GET": "orders.view_aftersalesrequest"}
     pagination_class = ConsolePagination
 
     @extend_schema(
         parameters=[StaffAfterSalesListInput],
-        responses={200: StaffAfterSalesOutput(many=True), **_errors(400, 403)},
+        responses={200: StaffAfterSalesOutput(many=True), **staff_errors(400, 403)},
         operation_id="console_after_sales_list",
     )
     def get(self, request):
@@ -225,12 +195,12 @@ class RejectInput(serializers.Serializer):
     note = serializers.CharField(max_length=200, help_text="Why; the shopper sees it.")
 
 
-class StaffAfterSalesApproveApi(OrderStaffMixin, APIView):
+class StaffAfterSalesApproveApi(StaffApiMixin, APIView):
     required_permissions = {"POST": "orders.change_aftersalesrequest"}
 
     @extend_schema(
         request=ApproveInput,
-        responses={200: StaffAfterSalesOutput, **_errors(400, 403, 404, 409)},
+        responses={200: StaffAfterSalesOutput, **staff_errors(400, 403, 404, 409)},
         operation_id="console_after_sales_approve",
         description="Approve the case; the refund is then made by the payments service.",
     )
@@ -244,12 +214,12 @@ class StaffAfterSalesApproveApi(OrderStaffMixin, APIView):
         return Response(StaffAfterSalesOutput(after_sales_get(request_id=case.pk)).data)
 
 
-class StaffAfterSalesRejectApi(OrderStaffMixin, APIView):
+class StaffAfterSalesRejectApi(StaffApiMixin, APIView):
     required_permissions = {"POST": "orders.change_aftersalesrequest"}
 
     @extend_schema(
         request=RejectInput,
-        responses={200: StaffAfterSalesOutput, **_errors(400, 403, 404, 409)},
+        responses={200: StaffAfterSalesOutput, **staff_errors(400, 403, 404, 409)},
         operation_id="console_after_sales_reject",
     )
     def post(self, request, request_id: int):

@@ -1,60 +1,28 @@
 """Staff API of the catalogue, under /api/v1/console/: categories, products with their spec
 matrix, images, SKUs, shelf state and banners.
 
-Each operation has its own input and output serializer; views check the staff member's
-permission for the operation, parse the input and call storefront.catalog.services (writes)
-or selectors (reads). Validation of meaning (prices, levels, matrix size, images) lives in
-the services, which raise domain errors rendered as {code, message, fields}.
+Each operation has its own input and output serializer; views name the Django permission
+each method needs (merchant_console.api.permissions), parse the input and call
+storefront.catalog.services (writes) or selectors (reads). Validation of meaning (prices,
+levels, matrix size, images) lives in the services, which raise domain errors rendered as
+{code, message, fields}.
 """
 
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_field,
-    inline_serializer,
-)
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from control_plane.api_schema import staff_errors
 from merchant_console.api.permissions import StaffApiMixin
 from storefront.catalog import selectors, services
 from storefront.catalog.models import CommissionMode
 
-_ERROR = inline_serializer(
-    "ConsoleCatalogError",
-    {"code": serializers.CharField(), "message": serializers.CharField(),
-     "fields": serializers.DictField()},
-)
-_ERRORS = {
-    400: OpenApiResponse(_ERROR, description="invalid input"),
-    403: OpenApiResponse(_ERROR, description="not staff of this mall, or no permission"),
-    404: OpenApiResponse(_ERROR, description="not found"),
-    409: OpenApiResponse(_ERROR, description="refused in the current state"),
-}
-
-
-class HasCatalogPermission(BasePermission):
-    """The Django permission a view names for the request's method, e.g.
-    `{"GET": "catalog.view_product", "POST": "catalog.add_product"}`."""
-
-    message = "You do not have permission to do this."
-
-    def has_permission(self, request, view):
-        needed = view.required_permissions.get(request.method)
-        if request.method in ("HEAD", "OPTIONS"):
-            needed = view.required_permissions.get("GET")
-        return bool(needed) and request.user.has_perm(needed)
-
-
-class CatalogStaffApi(StaffApiMixin, APIView):
-    permission_classes = [*StaffApiMixin.permission_classes, HasCatalogPermission]
-    required_permissions: dict[str, str] = {}
+_ERRORS = staff_errors()
 
 
 @extend_schema_field(OpenApiTypes.URI)
@@ -138,7 +106,7 @@ class StaffCategoryUpdateInput(serializers.Serializer):
     icon = serializers.FileField(required=False, allow_null=True)
 
 
-class CategoryListCreateApi(CatalogStaffApi):
+class CategoryListCreateApi(StaffApiMixin, APIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     required_permissions = {"GET": "catalog.view_category", "POST": "catalog.add_category"}
 
@@ -159,7 +127,7 @@ class CategoryListCreateApi(CatalogStaffApi):
                         status=status.HTTP_201_CREATED)
 
 
-class CategoryDetailApi(CatalogStaffApi):
+class CategoryDetailApi(StaffApiMixin, APIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     required_permissions = {"GET": "catalog.view_category", "PATCH": "catalog.change_category",
                             "DELETE": "catalog.delete_category"}
@@ -378,7 +346,6 @@ def _detail(request, product_id: int, **extra) -> dict:
 
 
 class ProductListCreateApi(StaffApiMixin, generics.GenericAPIView):
-    permission_classes = [*StaffApiMixin.permission_classes, HasCatalogPermission]
     required_permissions = {"GET": "catalog.view_product", "POST": "catalog.add_product"}
     serializer_class = StaffProductListItemOutput
 
@@ -416,7 +383,7 @@ class ProductListCreateApi(StaffApiMixin, generics.GenericAPIView):
         return Response(_detail(request, product.pk), status=status.HTTP_201_CREATED)
 
 
-class ProductDetailApi(CatalogStaffApi):
+class ProductDetailApi(StaffApiMixin, APIView):
     required_permissions = {"GET": "catalog.view_product", "PATCH": "catalog.change_product",
                             "DELETE": "catalog.delete_product"}
 
@@ -451,7 +418,7 @@ class StaffImageUploadInput(serializers.Serializer):
     image = serializers.FileField(help_text="JPEG, PNG or WebP, at most 5 MB.")
 
 
-class ProductImageUploadApi(CatalogStaffApi):
+class ProductImageUploadApi(StaffApiMixin, APIView):
     parser_classes = [MultiPartParser, FormParser]
     required_permissions = {"POST": "catalog.change_product"}
 
@@ -468,7 +435,7 @@ class ProductImageUploadApi(CatalogStaffApi):
                         status=status.HTTP_201_CREATED)
 
 
-class ProductImageDeleteApi(CatalogStaffApi):
+class ProductImageDeleteApi(StaffApiMixin, APIView):
     required_permissions = {"DELETE": "catalog.change_product"}
 
     @extend_schema(responses={204: None, **_ERRORS},
@@ -490,7 +457,7 @@ class StaffSkuUpdateInput(_CommissionFields):
     is_active = serializers.BooleanField(required=False)
 
 
-class SkuUpdateApi(CatalogStaffApi):
+class SkuUpdateApi(StaffApiMixin, APIView):
     required_permissions = {"PATCH": "catalog.change_sku"}
 
     @extend_schema(request=StaffSkuUpdateInput, responses={200: StaffSkuOutput, **_ERRORS},
@@ -514,7 +481,7 @@ class StaffShelfOutput(serializers.Serializer):
     is_on_shelf = serializers.BooleanField()
 
 
-class ProductShelfApi(CatalogStaffApi):
+class ProductShelfApi(StaffApiMixin, APIView):
     required_permissions = {"POST": "catalog.change_product"}
 
     @extend_schema(request=StaffShelfInput, responses={200: StaffShelfOutput, **_ERRORS},
@@ -556,7 +523,7 @@ class StaffBannerUpdateInput(serializers.Serializer):
     is_active = serializers.BooleanField(required=False)
 
 
-class BannerListCreateApi(CatalogStaffApi):
+class BannerListCreateApi(StaffApiMixin, APIView):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
     required_permissions = {"GET": "catalog.view_banner", "POST": "catalog.add_banner"}
 
@@ -577,7 +544,7 @@ class BannerListCreateApi(CatalogStaffApi):
                         status=status.HTTP_201_CREATED)
 
 
-class BannerDetailApi(CatalogStaffApi):
+class BannerDetailApi(StaffApiMixin, APIView):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
     required_permissions = {"GET": "catalog.view_banner", "PATCH": "catalog.change_banner",
                             "DELETE": "catalog.delete_banner"}

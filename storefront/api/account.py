@@ -8,31 +8,20 @@ fields}` (control_plane.api_errors).
 from __future__ import annotations
 
 from django.middleware.csrf import rotate_token
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from control_plane.api_schema import error_responses
+from control_plane.throttles import LoginCodeIpThrottle
 from storefront.api.auth import IsShopper, ShopperApiMixin
 from storefront.shoppers import selectors, services
-from storefront.shoppers.auth import shopper_login, shopper_logout
 from storefront.shoppers.errors import LoginCodeRateLimited
 from storefront.shoppers.models import Address, Shopper
 from storefront.shoppers.senders import mask_phone
-from storefront.shoppers.throttles import LoginCodeIpThrottle
-
-_ERROR = inline_serializer(
-    "ShopperError",
-    {"code": serializers.CharField(), "message": serializers.CharField(),
-     "fields": serializers.DictField()},
-)
-
-
-def _errors(**descriptions: str) -> dict:
-    return {int(code[1:]): OpenApiResponse(_ERROR, description=text)
-            for code, text in descriptions.items()}
-
+from storefront.web.shopper_session import shopper_login, shopper_logout
 
 # Serializers -----------------------------------------------------------------------------
 
@@ -102,9 +91,10 @@ class LoginCodeRequestApi(ShopperApiMixin, APIView):
         request=LoginCodeRequestInput,
         responses={
             202: LoginCodeSentOutput,
-            **_errors(e400="invalid phone number", e403="CSRF token missing (session cookie)",
-                      e429="too many codes for this phone or network",
-                      e503="no text-message sender configured"),
+            **error_responses({400: "invalid phone number",
+                               403: "CSRF token missing (session cookie)",
+                               429: "too many codes for this phone or network",
+                               503: "no text-message sender configured"}),
         },
         operation_id="shopper_login_code_request",
         tags=["shopper account"],
@@ -135,8 +125,8 @@ class LoginApi(ShopperApiMixin, APIView):
         request=ShopperLoginInput,
         responses={
             200: ShopperProfileOutput,
-            **_errors(e400="wrong, expired or burnt code; invalid phone",
-                      e403="account disabled, or CSRF token missing"),
+            **error_responses({400: "wrong, expired or burnt code; invalid phone",
+                               403: "account disabled, or CSRF token missing"}),
         },
         operation_id="shopper_login",
         tags=["shopper account"],
@@ -157,7 +147,7 @@ class LogoutApi(ShopperApiMixin, APIView):
     """End the shopper's session (answers 204 even when nobody was signed in)."""
 
     @extend_schema(
-        request=None, responses={204: None, **_errors(e403="CSRF token missing")},
+        request=None, responses={204: None, **error_responses({403: "CSRF token missing"})},
         operation_id="shopper_logout", tags=["shopper account"],
     )
     def post(self, request):
@@ -174,7 +164,7 @@ class MeApi(ShopperApiMixin, APIView):
     permission_classes = [IsShopper]
 
     @extend_schema(
-        responses={200: ShopperProfileOutput, **_errors(e401="not signed in")},
+        responses={200: ShopperProfileOutput, **error_responses({401: "not signed in"})},
         operation_id="shopper_me", tags=["shopper account"],
     )
     def get(self, request):
@@ -188,7 +178,7 @@ class AddressListApi(ShopperApiMixin, APIView):
     permission_classes = [IsShopper]
 
     @extend_schema(
-        responses={200: ShopperAddressOutput(many=True), **_errors(e401="not signed in")},
+        responses={200: ShopperAddressOutput(many=True), **error_responses({401: "not signed in"})},
         operation_id="shopper_address_list", tags=["shopper addresses"],
     )
     def get(self, request):
@@ -199,8 +189,8 @@ class AddressListApi(ShopperApiMixin, APIView):
         request=ShopperAddressInput,
         responses={
             201: ShopperAddressOutput,
-            **_errors(e400="invalid fields", e401="not signed in", e403="CSRF token missing",
-                      e409="address book full"),
+            **error_responses({400: "invalid fields", 401: "not signed in",
+                               403: "CSRF token missing", 409: "address book full"}),
         },
         operation_id="shopper_address_create", tags=["shopper addresses"],
     )
@@ -219,7 +209,7 @@ class AddressDetailApi(ShopperApiMixin, APIView):
     @extend_schema(
         responses={
             200: ShopperAddressOutput,
-            **_errors(e401="not signed in", e404="no such address"),
+            **error_responses({401: "not signed in", 404: "no such address"}),
         },
         operation_id="shopper_address_get", tags=["shopper addresses"],
     )
@@ -233,8 +223,8 @@ class AddressDetailApi(ShopperApiMixin, APIView):
         request=ShopperAddressInput,
         responses={
             200: ShopperAddressOutput,
-            **_errors(e400="invalid fields", e401="not signed in", e403="CSRF token missing",
-                      e404="no such address"),
+            **error_responses({400: "invalid fields", 401: "not signed in",
+                               403: "CSRF token missing", 404: "no such address"}),
         },
         operation_id="shopper_address_update", tags=["shopper addresses"],
     )
@@ -247,8 +237,9 @@ class AddressDetailApi(ShopperApiMixin, APIView):
         return Response(ShopperAddressOutput(address).data)
 
     @extend_schema(
-        responses={204: None, **_errors(e401="not signed in", e403="CSRF token missing",
-                                        e404="no such address")},
+        responses={204: None, **error_responses({401: "not signed in",
+                                                 403: "CSRF token missing",
+                                                 404: "no such address"})},
         operation_id="shopper_address_delete", tags=["shopper addresses"],
     )
     def delete(self, request, address_id: int):
@@ -263,7 +254,8 @@ class AddressDefaultApi(ShopperApiMixin, APIView):
         request=None,
         responses={
             200: ShopperAddressOutput,
-            **_errors(e401="not signed in", e403="CSRF token missing", e404="no such address"),
+            **error_responses({401: "not signed in", 403: "CSRF token missing",
+                               404: "no such address"}),
         },
         operation_id="shopper_address_set_default", tags=["shopper addresses"],
     )

@@ -7,24 +7,14 @@ absolute so an app or mini-program can load them as they are.
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_field,
-    inline_serializer,
-)
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from control_plane.api_schema import error_responses
 from storefront.api.auth import ShopperApiMixin
 from storefront.catalog import selectors
-
-_ERROR = inline_serializer(
-    "CatalogError",
-    {"code": serializers.CharField(), "message": serializers.CharField(),
-     "fields": serializers.DictField()},
-)
 
 
 def _absolute(request, url: str | None) -> str | None:
@@ -109,7 +99,7 @@ class ProductListApi(ShopperApiMixin, generics.ListAPIView):
     @extend_schema(
         parameters=[ProductListInput],
         responses={200: ProductListItemOutput(many=True),
-                   400: OpenApiResponse(_ERROR, description="invalid filter")},
+                   **error_responses({400: "invalid filter"})},
         operation_id="products_list",
     )
     def get(self, request, *args, **kwargs):
@@ -178,7 +168,7 @@ class ProductDetailApi(ShopperApiMixin, APIView):
 
     @extend_schema(
         responses={200: ProductDetailOutput,
-                   404: OpenApiResponse(_ERROR, description="unknown or off the shelf")},
+                   **error_responses({404: "unknown or off the shelf"})},
         operation_id="products_detail",
     )
     def get(self, request, product_id: int):

@@ -9,13 +9,7 @@ from __future__ import annotations
 
 import json
 
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_field,
-    inline_serializer,
-)
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
@@ -24,8 +18,10 @@ from rest_framework.response import Response
 from rest_framework.utils import html
 from rest_framework.views import APIView
 
+from control_plane.api_schema import shopper_errors
 from core.actors import Actor
 from storefront.api.auth import IsShopper, ShopperApiMixin
+from storefront.api.order_serializers import AfterSalesCaseOutput, OrderLineOutput
 from storefront.catalog.images import image_check
 from storefront.orders.after_sales import (
     MAX_PHOTOS,
@@ -43,20 +39,12 @@ from storefront.orders.cart import (
     cart_set_quantity,
 )
 from storefront.orders.models import OrderStatus
-from storefront.orders.presenters import (
-    ORDER_STATUS_LABELS,
-    cart_view,
-    order_actions,
-    order_after_sales,
-    order_list_for_shopper_tab,
-    pay_seconds_left,
-)
 from storefront.orders.selectors import (
     after_sales_get_for_shopper,
+    after_sales_list_for_order,
     order_get_for_shopper,
     order_list_for_shopper,
 )
-from storefront.orders.serializers import AfterSalesCaseOutput, OrderLineOutput
 from storefront.orders.services import (
     CheckoutItem,
     checkout_quote,
@@ -64,25 +52,17 @@ from storefront.orders.services import (
     order_confirm_receipt,
     order_place,
 )
-from storefront.shoppers.auth import REFERRER_SESSION_KEY
 from storefront.shoppers.selectors import address_get_default, address_get_for_shopper
+from storefront.web.presenters import (
+    ORDER_STATUS_LABELS,
+    cart_view,
+    order_actions,
+    order_list_for_shopper_tab,
+    pay_seconds_left,
+)
+from storefront.web.shopper_session import REFERRER_SESSION_KEY
 
 MAX_ID = 2**63 - 1
-
-ERROR = inline_serializer(
-    "OrdersError",
-    {"code": serializers.CharField(), "message": serializers.CharField(),
-     "fields": serializers.DictField()},
-)
-
-
-def _errors(*codes: int) -> dict:
-    descriptions = {
-        400: "invalid input", 401: "not signed in", 403: "CSRF check failed",
-        404: "not found (or not yours)", 409: "refused in the current state",
-    }
-    return {code: OpenApiResponse(ERROR, description=descriptions[code]) for code in codes}
-
 
 def _session_key(request, *, create: bool) -> str | None:
     """The visitor's session key (an anonymous cart is keyed by it); with `create`, make
@@ -178,7 +158,7 @@ class CartApi(ShopperApiMixin, APIView):
 
 class CartItemsApi(ShopperApiMixin, APIView):
     @extend_schema(
-        request=ItemInput, responses={201: CartOutput, **_errors(400, 403, 409)},
+        request=ItemInput, responses={201: CartOutput, **shopper_errors(400, 403, 409)},
         operation_id="cart_item_add",
         description="Add `quantity` of a SKU to the cart (added to the line if present).",
     )
@@ -200,7 +180,7 @@ class CartItemQuantityInput(serializers.Serializer):
 
 class CartItemApi(ShopperApiMixin, APIView):
     @extend_schema(
-        request=CartItemQuantityInput, responses={200: CartOutput, **_errors(400, 403, 409)},
+        request=CartItemQuantityInput, responses={200: CartOutput, **shopper_errors(400, 403, 409)},
         operation_id="cart_item_set_quantity",
     )
     def patch(self, request, sku_id: int):
@@ -234,7 +214,7 @@ class CheckoutQuoteOutput(QuoteOutput):
 
 class CheckoutQuoteApi(ShopperApiMixin, APIView):
     @extend_schema(
-        request=QuoteInput, responses={200: CheckoutQuoteOutput, **_errors(400, 404, 409)},
+        request=QuoteInput, responses={200: CheckoutQuoteOutput, **shopper_errors(400, 404, 409)},
         operation_id="checkout_quote",
         description=(
             "Price items for delivery to `address_id` (default: the shopper's default "
@@ -313,7 +293,7 @@ class ShopperOrderDetailOutput(ShopperOrderSummaryOutput):
     def _cases(self, order) -> list:
         cache = self.context.setdefault("cases", {})
         if order.pk not in cache:
-            cache[order.pk] = order_after_sales(order)
+            cache[order.pk] = after_sales_list_for_order(order=order)
         return cache[order.pk]
 
     def get_pay_seconds_left(self, order) -> int:
@@ -360,7 +340,7 @@ class OrdersApi(ShopperApiMixin, GenericAPIView):
 
     @extend_schema(
         parameters=[OrderListInput], responses={200: ShopperOrderSummaryOutput(many=True),
-                                                 **_errors(400, 401)},
+                                                 **shopper_errors(400, 401)},
         operation_id="orders_list",
     )
     def get(self, request):
@@ -381,7 +361,7 @@ class OrdersApi(ShopperApiMixin, GenericAPIView):
             "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
             description="Stands for `client_token` when the body has none.",
         )],
-        responses={201: ShopperOrderDetailOutput, **_errors(400, 401, 403, 409)},
+        responses={201: ShopperOrderDetailOutput, **shopper_errors(400, 401, 403, 409)},
         operation_id="orders_place",
     )
     def post(self, request):
@@ -410,7 +390,7 @@ class OrdersApi(ShopperApiMixin, GenericAPIView):
 class OrderDetailApi(ShopperApiMixin, APIView):
     permission_classes = [IsShopper]
 
-    @extend_schema(responses={200: ShopperOrderDetailOutput, **_errors(401, 404)},
+    @extend_schema(responses={200: ShopperOrderDetailOutput, **shopper_errors(401, 404)},
                    operation_id="orders_get")
     def get(self, request, number: str):
         order = order_get_for_shopper(shopper=_shopper(request), number=number)
@@ -421,7 +401,8 @@ class OrderCancelApi(ShopperApiMixin, APIView):
     permission_classes = [IsShopper]
 
     @extend_schema(
-        request=None, responses={200: ShopperOrderDetailOutput, **_errors(401, 403, 404, 409)},
+        request=None,
+        responses={200: ShopperOrderDetailOutput, **shopper_errors(401, 403, 404, 409)},
         operation_id="orders_cancel",
     )
     def post(self, request, number: str):
@@ -438,7 +419,8 @@ class OrderConfirmReceiptApi(ShopperApiMixin, APIView):
     permission_classes = [IsShopper]
 
     @extend_schema(
-        request=None, responses={200: ShopperOrderDetailOutput, **_errors(401, 403, 404, 409)},
+        request=None,
+        responses={200: ShopperOrderDetailOutput, **shopper_errors(401, 403, 404, 409)},
         operation_id="orders_confirm_receipt",
     )
     def post(self, request, number: str):
@@ -488,15 +470,17 @@ class OrderAfterSalesApi(ShopperApiMixin, APIView):
     permission_classes = [IsShopper]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
-    @extend_schema(responses={200: AfterSalesCaseOutput(many=True), **_errors(401, 404)},
+    @extend_schema(responses={200: AfterSalesCaseOutput(many=True), **shopper_errors(401, 404)},
                    operation_id="orders_after_sales_list")
     def get(self, request, number: str):
         order = order_get_for_shopper(shopper=_shopper(request), number=number)
-        return Response(AfterSalesCaseOutput(order_after_sales(order), many=True).data)
+        return Response(
+            AfterSalesCaseOutput(after_sales_list_for_order(order=order), many=True).data
+        )
 
     @extend_schema(
         request={"multipart/form-data": AfterSalesInput, "application/json": AfterSalesInput},
-        responses={201: AfterSalesCaseOutput, **_errors(400, 401, 403, 404, 409)},
+        responses={201: AfterSalesCaseOutput, **shopper_errors(400, 401, 403, 404, 409)},
         operation_id="orders_after_sales_request",
     )
     def post(self, request, number: str):
@@ -521,7 +505,7 @@ class AfterSalesWithdrawApi(ShopperApiMixin, APIView):
     permission_classes = [IsShopper]
 
     @extend_schema(
-        request=None, responses={200: AfterSalesCaseOutput, **_errors(401, 403, 404, 409)},
+        request=None, responses={200: AfterSalesCaseOutput, **shopper_errors(401, 403, 404, 409)},
         operation_id="after_sales_withdraw",
     )
     def post(self, request, request_id: int):

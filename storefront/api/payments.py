@@ -9,10 +9,11 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from control_plane.api_schema import error_responses, shopper_errors
 from core.errors import DomainError
 from storefront.api.auth import IsShopper, ShopperApiMixin
 from storefront.orders.selectors import order_get_for_shopper
@@ -66,7 +67,13 @@ class PaymentStartApi(ShopperApiMixin, APIView):
 
     permission_classes = [IsShopper]
 
-    @extend_schema(request=PaymentStartInput, responses={201: PaymentStartOutput})
+    @extend_schema(
+        request=PaymentStartInput,
+        responses={
+            201: PaymentStartOutput, **shopper_errors(400, 401, 403, 404, 409),
+            **error_responses({503: "payments are not set up for this mall"}),
+        },
+    )
     def post(self, request):
         data = PaymentStartInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -85,7 +92,7 @@ class PaymentStartApi(ShopperApiMixin, APIView):
 class PaymentStatusApi(ShopperApiMixin, APIView):
     permission_classes = [IsShopper]
 
-    @extend_schema(responses={200: PaymentStatusOutput})
+    @extend_schema(responses={200: PaymentStatusOutput, **shopper_errors(401, 404)})
     def get(self, request, out_trade_no: str):
         payment = (
             Payment.objects.select_related("order")
@@ -93,9 +100,7 @@ class PaymentStatusApi(ShopperApiMixin, APIView):
             .first()
         )
         if payment is None:
-            return Response(
-                {"code": "not_found", "message": "Not found.", "fields": {}}, status=404
-            )
+            raise exceptions.NotFound()
         return Response(PaymentStatusOutput(payment).data)
 
 

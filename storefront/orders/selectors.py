@@ -110,6 +110,15 @@ def after_sales_get_for_shopper(*, shopper: Shopper, request_id: object) -> Afte
     return case
 
 
+def after_sales_list_for_order(*, order: Order) -> list[AfterSalesRequest]:
+    """The order's cases, newest first, with their lines and photos."""
+    return list(
+        order.after_sales.prefetch_related("lines__order_line", "photos").order_by(
+            "-created_at", "-id"
+        )
+    )
+
+
 def after_sales_get(*, request_id: int) -> AfterSalesRequest:
     """A case of this mall for staff, or AfterSalesNotFound (404)."""
     case = (

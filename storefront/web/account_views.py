@@ -21,9 +21,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from control_plane.throttles import LoginCodeIpThrottle
 from core.errors import DomainError, NotFound
 from storefront.shoppers import selectors, services
-from storefront.shoppers.auth import shopper_login, shopper_logout
 from storefront.shoppers.errors import (
     AddressInvalid,
     LoginCodeRateLimited,
@@ -31,7 +31,6 @@ from storefront.shoppers.errors import (
     WeChatSignInUnavailable,
 )
 from storefront.shoppers.senders import mask_phone
-from storefront.shoppers.throttles import LoginCodeIpThrottle
 from storefront.shoppers.wechat import (
     SCOPE_BASE,
     SCOPE_USERINFO,
@@ -43,6 +42,7 @@ from storefront.shoppers.wechat import (
     wechat_oauth_configured,
     wechat_oauth_offered,
 )
+from storefront.web.shopper_session import shopper_login, shopper_logout
 
 DEFAULT_NEXT = "/me/"
 _NO_RETURN_PREFIXES = ("/login/", "/logout/")
@@ -141,7 +141,7 @@ def login(request):
         return _signed_in(request, shopper, next_url)
 
     step_on_error = "code" if request.POST.get("step") == "code" else "phone"
-    if not LoginCodeIpThrottle().allow(request):
+    if not LoginCodeIpThrottle().allow_request(request, None):
         error = LoginCodeRateLimited(_("Too many codes were requested from your network."))
         return _login_page(
             request, next_url=next_url, step=step_on_error, phone=phone, error=error, status=429

@@ -52,21 +52,11 @@ from storefront.orders.errors import (
     SkuUnavailable,
 )
 from storefront.orders.models import Order
-from storefront.orders.presenters import (
-    ORDER_TABS,
-    REASON_CHOICES,
-    REASON_LABELS,
-    cart_lines,
-    cart_view,
-    countdown_text,
-    order_actions,
-    order_after_sales,
-    order_list_for_shopper_tab,
-    pay_seconds_left,
-    sku_image_url,
-    stock_short_sku_ids,
+from storefront.orders.selectors import (
+    after_sales_get_for_shopper,
+    after_sales_list_for_order,
+    order_get_for_shopper,
 )
-from storefront.orders.selectors import after_sales_get_for_shopper, order_get_for_shopper
 from storefront.orders.services import (
     CheckoutItem,
     checkout_quote,
@@ -74,8 +64,21 @@ from storefront.orders.services import (
     order_confirm_receipt,
     order_place,
 )
-from storefront.shoppers.auth import REFERRER_SESSION_KEY
 from storefront.shoppers.selectors import address_get_default, address_list
+from storefront.web.presenters import (
+    ORDER_TABS,
+    REASON_CHOICES,
+    REASON_LABELS,
+    cart_lines,
+    cart_view,
+    countdown_text,
+    order_actions,
+    order_list_for_shopper_tab,
+    pay_seconds_left,
+    sku_image_url,
+    stock_short_sku_ids,
+)
+from storefront.web.shopper_session import REFERRER_SESSION_KEY
 
 LOGIN_URL = "/login/"
 ORDERS_PER_PAGE = 10
@@ -432,7 +435,7 @@ def order_list_page(request: HttpRequest) -> HttpResponse:
 @shopper_required
 def order_detail_page(request: HttpRequest, number: str) -> HttpResponse:
     order = _order_or_404(request, number)
-    cases = order_after_sales(order)
+    cases = after_sales_list_for_order(order=order)
     seconds_left = pay_seconds_left(order)
     return render(
         request, "storefront/orders/order_detail.html",
@@ -524,7 +527,7 @@ def _checked_photos(request: HttpRequest) -> list:
 @shopper_required
 def after_sales_page(request: HttpRequest, number: str) -> HttpResponse:
     order = _order_or_404(request, number)
-    actions = order_actions(order, order_after_sales(order))
+    actions = order_actions(order, after_sales_list_for_order(order=order))
     lines = [line for line in order.lines.all() if line.quantity > line.refunded_quantity]
     form = AfterSalesForm(request.POST or None)
     chosen: dict[int, int] = {}

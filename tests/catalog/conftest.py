@@ -10,7 +10,7 @@ from django.core.files.storage import storages
 from django.db import connection
 
 from storefront.catalog import services
-from storefront.shoppers.auth import SESSION_KEY
+from storefront.web.shopper_session import SESSION_KEY
 from tests.conftest import OWNER_PASSWORD, host_client
 from tests.factories.catalog import CategoryFactory
 from tests.factories.shoppers import ShopperFactory

@@ -21,7 +21,7 @@ from storefront.orders.models import (
     OrderStatus,
 )
 from storefront.orders.services import order_mark_paid, order_ship
-from storefront.shoppers.auth import REFERRER_SESSION_KEY, SESSION_KEY
+from storefront.web.shopper_session import REFERRER_SESSION_KEY, SESSION_KEY
 from tests.conftest import host_client
 from tests.factories.orders import DiscountRuleFactory
 from tests.factories.shoppers import AddressFactory, ShopperFactory

@@ -26,7 +26,7 @@ from storefront.orders.models import (
     ShippingTemplate,
 )
 from storefront.orders.services import order_mark_paid, order_ship
-from storefront.shoppers.auth import REFERRER_SESSION_KEY, SESSION_KEY, shopper_login
+from storefront.web.shopper_session import REFERRER_SESSION_KEY, SESSION_KEY, shopper_login
 from tests.factories.catalog import SkuFactory
 from tests.factories.orders import ShippingRegionFeeFactory
 from tests.factories.shoppers import AddressFactory, ShopperFactory

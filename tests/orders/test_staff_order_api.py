@@ -14,7 +14,7 @@ from core.actors import Actor
 from storefront.orders.after_sales import RefundItem, after_sales_request
 from storefront.orders.models import AfterSalesStatus, Order, OrderStatus, OrderStatusChange
 from storefront.orders.services import order_mark_paid
-from storefront.shoppers.auth import SESSION_KEY
+from storefront.web.shopper_session import SESSION_KEY
 from tests.conftest import host_client
 from tests.factories.shoppers import AddressFactory
 

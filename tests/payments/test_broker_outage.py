@@ -22,7 +22,7 @@ from core import outbox
 from core.models import OutboxMessage
 from storefront.orders.models import Order, OrderStatus
 from storefront.payments.models import Payment
-from storefront.shoppers.auth import SESSION_KEY
+from storefront.web.shopper_session import SESSION_KEY
 from tenants import services as tenant_services
 from tests.conftest import OWNER_PASSWORD, ensure_default_plan, host_client
 from tests.payments.conftest import sim_callbacks, sim_pay, wait_for

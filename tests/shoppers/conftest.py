@@ -13,8 +13,8 @@ import requests
 from django.test import Client
 
 from simulators.wechat import CREDENTIALS_FILE, SimulatorConfig, serve_in_thread
-from storefront.shoppers.auth import SESSION_KEY
 from storefront.shoppers.senders import MemoryCodeSender
+from storefront.web.shopper_session import SESSION_KEY
 from tests.conftest import host_client
 
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from storefront.shoppers.auth import SESSION_KEY
 from storefront.shoppers.models import Address, LoginCode, Shopper
+from storefront.web.shopper_session import SESSION_KEY
 from tests.conftest import host_client
 
 from .conftest import csrf_client, sign_in

@@ -1,65 +1,82 @@
-"""A real race on PostgreSQL: five requests verify the same code at once; one signs in."""
+"""Real races on PostgreSQL over sign-in codes: concurrent verifications of one code sign
+in once, and concurrent requests for one phone are serialised by its advisory lock."""
 
 from __future__ import annotations
-
-import threading
 
 import pytest
 from django.db import connection
 
 from storefront.shoppers import services
-from storefront.shoppers.errors import LoginCodeRefused
+from storefront.shoppers.errors import LoginCodeExpired
 from storefront.shoppers.models import LoginCode, Shopper
 from storefront.shoppers.senders import MemoryCodeSender
 from tenants import services as tenant_services
 from tests.conftest import OWNER_PASSWORD, ensure_default_plan
+from tests.race import race, write_at
 
 pytestmark = pytest.mark.usefixtures("committed_cleanup")
 
 PHONE = "13700001111"
 
 
-def test_five_concurrent_verifications_of_one_code_sign_in_once():
+@pytest.fixture
+def race_mall():
+    """A committed mall whose schema is active for the test body."""
     ensure_default_plan()
     merchant = tenant_services.merchant_signup(
         name="Race Mall", slug="code-race", owner_email="o@example.com", password=OWNER_PASSWORD
     ).merchant
     connection.set_tenant(merchant)
+    yield merchant
+    connection.set_schema_to_public()
+
+
+def _verify(code: str) -> int:
+    return services.login_code_verify(phone=PHONE, code=code).pk
+
+
+def test_five_concurrent_verifications_of_one_code_sign_in_once(race_mall):
     services.login_code_request(phone=PHONE)
     code = MemoryCodeSender.last_code(PHONE)
 
-    barrier = threading.Barrier(5)
-    outcomes: list[object] = []
-    lock = threading.Lock()
+    result = race([lambda: _verify(code)] * 5, tenant=race_mall)
 
-    def verify():
-        try:
-            connection.set_tenant(merchant)
-            barrier.wait(timeout=10)
-            try:
-                shopper = services.login_code_verify(phone=PHONE, code=code)
-                result: object = ("signed in", shopper.pk)
-            except LoginCodeRefused as exc:
-                result = exc.code
-            with lock:
-                outcomes.append(result)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=verify) for _ in range(5)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
-    connection.set_tenant(merchant)
-    signed_in = [outcome for outcome in outcomes if isinstance(outcome, tuple)]
-    assert len(outcomes) == 5
-    assert len(signed_in) == 1, outcomes
-    assert set(outcomes) - set(signed_in) <= {"login_code_expired", "login_code_attempts_exceeded"}
+    assert result.peak > 1
+    labels = result.labels()
+    assert labels["ok"] == 1, result.outcomes
+    assert set(labels) - {"ok"} <= {"login_code_expired", "login_code_attempts_exceeded"}
     assert Shopper.objects.filter(phone=PHONE).count() == 1
-    assert Shopper.objects.get(phone=PHONE).pk == signed_in[0][1]
+    assert Shopper.objects.get(phone=PHONE).pk == result.values()[0]
     row = LoginCode.objects.get(phone=PHONE)
     assert row.used_at is not None
     assert row.attempts <= 5
-    connection.set_schema_to_public()
+
+
+def test_a_code_spent_by_another_request_after_the_check_signs_nobody_else_in(race_mall):
+    """The exact interleaving: this verification has checked the code, another one spends
+    it before this one does. Spending is a conditional UPDATE (used_at IS NULL), so this
+    one is refused instead of signing in a second time."""
+    services.login_code_request(phone=PHONE)
+    code = MemoryCodeSender.last_code(PHONE)
+
+    with write_at("storefront.shoppers.services._code_matches", lambda: _verify(code),
+                  tenant=race_mall) as rival, pytest.raises(LoginCodeExpired):
+        _verify(code)
+
+    assert (rival.outcome.label, rival.blocked) == ("ok", False)
+    assert rival.outcome.value == Shopper.objects.get(phone=PHONE).pk
+    assert LoginCode.objects.get(phone=PHONE).attempts == 2
+
+
+def test_a_code_request_waits_for_the_other_one_of_that_phone(race_mall):
+    """A second request for the phone arrives when the first has checked the limits but
+    not yet written its code (it is hashing it). Without the phone's lock both would pass
+    the checks and two codes would go out; with it the second waits, then sees the new
+    code and is rate limited."""
+    with write_at("storefront.shoppers.services._code_hash",
+                  lambda: services.login_code_request(phone=PHONE), tenant=race_mall) as rival:
+        services.login_code_request(phone=PHONE)
+
+    assert (rival.outcome.label, rival.blocked) == ("login_code_rate_limited", True)
+    assert LoginCode.objects.filter(phone=PHONE).count() == 1
+    assert [sent.phone for sent in MemoryCodeSender.outbox] == [PHONE]

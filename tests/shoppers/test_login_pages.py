@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 
 from storefront.orders.cart import cart_add, cart_find, cart_get_or_create
-from storefront.shoppers.auth import SESSION_KEY
 from storefront.shoppers.models import LoginCode, Shopper
+from storefront.web.shopper_session import SESSION_KEY
 from tests.conftest import host_client
 from tests.factories.catalog import SkuFactory
 

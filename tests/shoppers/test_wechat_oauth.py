@@ -9,9 +9,9 @@ import pytest
 import requests
 
 from storefront.orders.cart import cart_add, cart_find, cart_get_or_create
-from storefront.shoppers.auth import SESSION_KEY
 from storefront.shoppers.models import Shopper
 from storefront.shoppers.wechat import STATE_SESSION_KEY
+from storefront.web.shopper_session import SESSION_KEY
 from tests.conftest import host_client
 from tests.factories.catalog import SkuFactory
 

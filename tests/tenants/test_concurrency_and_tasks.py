@@ -1,7 +1,8 @@
 """Tests that really commit: racing signups and a Celery worker in the right schema."""
 
-import threading
 import time
+from collections import Counter
+from functools import partial
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -10,39 +11,24 @@ from django.db import connection
 
 from control_plane.celery import app as celery_app
 from tenants import services
-from tenants.errors import SlugTaken
 from tenants.models import Merchant
 from tests.conftest import OWNER_PASSWORD, ensure_default_plan
+from tests.race import race
 
 pytestmark = pytest.mark.usefixtures("committed_cleanup")
 
 
 def test_two_concurrent_signups_for_one_slug_give_one_merchant():
     ensure_default_plan()
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
 
-    def attempt(email):
-        try:
-            barrier.wait()
-            services.merchant_signup(
-                name="Racer", slug="race-slug", owner_email=email, password=OWNER_PASSWORD
-            )
-            outcomes.append("created")
-        except SlugTaken:
-            outcomes.append("taken")
-        finally:
-            connection.close()
+    result = race([
+        partial(services.merchant_signup, name="Racer", slug="race-slug",
+                owner_email=f"racer{i}@example.com", password=OWNER_PASSWORD)
+        for i in range(2)
+    ])
 
-    threads = [
-        threading.Thread(target=attempt, args=(f"racer{i}@example.com",)) for i in range(2)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert sorted(outcomes) == ["created", "taken"]
+    assert result.peak == 2
+    assert result.labels() == Counter({"ok": 1, "slug_taken": 1})
     assert Merchant.objects.filter(slug="race-slug").count() == 1
 
 

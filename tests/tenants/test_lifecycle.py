@@ -87,6 +87,9 @@ def test_platform_admin_suspends_and_reactivates(make_merchant):
     listing = client.get("/admin/tenants/merchant/")
     assert listing.status_code == 200
     assert merchant.slug in listing.content.decode()
+    plans = client.get("/admin/billing/plan/")
+    assert plans.status_code == 200
+    assert "starter" in plans.content.decode()
 
     response = client.post(
         "/admin/tenants/merchant/",

@@ -1,13 +1,16 @@
 """Shopper sessions, kept apart from staff auth: a `shopper_id` in the mall's session.
 
-The session store is per schema and cookies are host-only, so a shopper signed in at one
-mall is a stranger at every other.
+Part of the shopper face (pages and API both sign in through it): it works on the
+request and its session, and calls the domain for the rest. The session store is per
+schema and cookies are host-only, so a shopper signed in at one mall is a stranger at
+every other.
 """
 
 from __future__ import annotations
 
 from django.utils import timezone
 
+from storefront.orders.cart import cart_merge_anonymous
 from storefront.shoppers.models import Shopper
 
 SESSION_KEY = "shopper_id"
@@ -17,8 +20,6 @@ REFERRER_SESSION_KEY = "referrer_code"
 def shopper_login(request, shopper: Shopper) -> None:
     """Sign a shopper in; the session key is cycled to defeat fixation, and the anonymous
     cart is merged into the shopper's."""
-    from storefront.orders.cart import cart_merge_anonymous
-
     anonymous_session_key = request.session.session_key
     referrer = request.session.get(REFERRER_SESSION_KEY)
     request.session.cycle_key()

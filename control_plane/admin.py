@@ -1,7 +1,10 @@
-"""Platform admin: merchants with status, host and dates; suspend and reactivate."""
+"""The platform admin (/admin/ on the platform host), a face over the shared domain apps:
+merchants with status, host and dates, suspended and reactivated through the tenants
+services; plans."""
 
 from django.contrib import admin, messages
 
+from billing.models import Plan
 from core.errors import DomainError
 from tenants import services
 from tenants.models import Domain, Merchant, MerchantStatusChange, SpareSchema
@@ -80,3 +83,8 @@ class SpareSchemaAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "monthly_price_fen", "max_products", "max_staff", "is_default"]

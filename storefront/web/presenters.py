@@ -1,8 +1,10 @@
-"""Read-only helpers the faces share to show carts, orders and after-sales cases.
+"""Presentation of carts, orders and after-sales cases, shared by the faces: the shopper's
+pages, the shopper API and the staff API.
 
-Nothing here changes state: writes go through orders.cart, orders.services and
-orders.after_sales. These helpers only shape what those modules and the selectors return
-into what a page or an API response shows (line flags, tabs, allowed buttons, labels).
+Face code, not domain code: translatable labels, the shopper's order tabs, line flags,
+which buttons to show, countdown text. Nothing here changes state (writes go through
+orders.cart, orders.services and orders.after_sales) and the rules stay in the domain:
+a button shown here is still refused by the service when the move is illegal.
 """
 
 from __future__ import annotations
@@ -168,15 +170,6 @@ def order_list_for_shopper_tab(*, shopper: Shopper, tab: str) -> QuerySet[Order]
     if statuses:
         queryset = queryset.filter(status__in=statuses)
     return queryset
-
-
-def order_after_sales(order: Order) -> list[AfterSalesRequest]:
-    """The order's cases, newest first, with their lines and photos."""
-    return list(
-        order.after_sales.prefetch_related("lines__order_line", "photos").order_by(
-            "-created_at", "-id"
-        )
-    )
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
-"""Output shapes shared by the shopper API and the staff API (order lines, after-sales
-cases; the staff API adds fields): one definition keeps the two answers from drifting."""
+"""Output serializers shared by the shopper API and the staff API (order lines, after-sales
+cases; the staff API adds fields): one definition keeps the two answers from drifting.
+merchant_console.api.orders extends them."""
 
 from rest_framework import serializers
 
 from storefront.orders.models import AfterSalesStatus
-from storefront.orders.presenters import AFTER_SALES_STATUS_LABELS, REASON_LABELS
+from storefront.web.presenters import AFTER_SALES_STATUS_LABELS, REASON_LABELS
 
 
 class OrderLineOutput(serializers.Serializer):
