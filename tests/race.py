@@ -134,8 +134,11 @@ class Rival:
     ran: bool = False  # `target` was called, so the write was made
 
 
-def _waits_on_a_lock(pid: int) -> bool:
+def waits_on_a_lock(pid: int) -> bool:
+    """Whether backend `pid` waits on a lock now. Asked from a connection that may be in a
+    transaction, whose activity statistics are a snapshot: drop it before every look."""
     with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
         row = cursor.fetchone()
     return bool(row) and row[0] == "Lock"
@@ -179,7 +182,7 @@ def write_at(
         started.wait(timeout)
         deadline = time.monotonic() + timeout
         while thread.is_alive() and time.monotonic() < deadline:
-            if pid and _waits_on_a_lock(pid[0]):
+            if pid and waits_on_a_lock(pid[0]):
                 rival.blocked = True
                 return
             time.sleep(0.01)

@@ -17,12 +17,12 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import Counter
 
 import pytest
 from django.db import connection
 
 from core.actors import Actor
-from core.errors import DomainError
 from storefront.catalog import services as catalog_services
 from storefront.catalog.models import Product, Sku
 from storefront.orders.models import Order, OrderStatus
@@ -32,6 +32,7 @@ from tests.conftest import OWNER_PASSWORD, ensure_default_plan
 from tests.factories.catalog import ProductFactory, SkuFactory
 from tests.factories.orders import ShippingTemplateFactory
 from tests.factories.shoppers import AddressFactory
+from tests.race import race, waits_on_a_lock
 
 pytestmark = pytest.mark.usefixtures("committed_cleanup")
 
@@ -67,32 +68,6 @@ def _place(shopper, skus) -> Order:
     )
 
 
-def _in_mall(merchant, job):
-    """Run `job` on this thread's own connection in the mall; return its error, if any."""
-    try:
-        connection.set_tenant(merchant)
-        job()
-        return None
-    except DomainError as exc:
-        return exc.code
-    except Exception as exc:  # a deadlock is an OperationalError: the test reports it
-        return f"{exc.__class__.__name__}: {exc}"
-    finally:
-        connection.close()
-
-
-def _waiting_on_a_lock(pid: int) -> bool:
-    """Asked from inside the paused transaction: activity statistics are a snapshot per
-    transaction, so drop it before every look."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_stat_clear_snapshot()")
-        cursor.execute(
-            "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s", [pid]
-        )
-        row = cursor.fetchone()
-    return bool(row and row[0])
-
-
 def test_paying_never_deadlocks_with_a_checkout_taking_the_same_skus(race_mall):
     merchant, (low, high, _), shoppers = race_mall
     connection.set_tenant(merchant)
@@ -101,7 +76,6 @@ def test_paying_never_deadlocks_with_a_checkout_taking_the_same_skus(race_mall):
 
     checkout_may_start = threading.Event()
     checkout_pid: list[int] = []
-    results: dict[str, str | None] = {}
 
     def pause_after_first_sku_write(execute, sql, params, many, context):
         result = execute(sql, params, many, context)
@@ -110,7 +84,7 @@ def test_paying_never_deadlocks_with_a_checkout_taking_the_same_skus(race_mall):
             # Hold our first SKU row until the checkout waits on a row lock (or gives up).
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline:
-                if checkout_pid and _waiting_on_a_lock(checkout_pid[0]):
+                if checkout_pid and waits_on_a_lock(checkout_pid[0]):
                     break
                 time.sleep(0.02)
         return result
@@ -121,24 +95,13 @@ def test_paying_never_deadlocks_with_a_checkout_taking_the_same_skus(race_mall):
 
     def checkout():
         checkout_may_start.wait(10)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            checkout_pid.append(cursor.fetchone()[0])
+        checkout_pid.append(connection.connection.info.backend_pid)
         _place(shoppers[1], [low, high])
 
-    threads = {
-        "pay": threading.Thread(target=lambda: results.update(pay=_in_mall(merchant, pay))),
-        "checkout": threading.Thread(
-            target=lambda: results.update(checkout=_in_mall(merchant, checkout))
-        ),
-    }
-    for thread in threads.values():
-        thread.start()
-    for thread in threads.values():
-        thread.join(30)
+    result = race([pay, checkout], tenant=merchant)
 
     assert checkout_pid, "the checkout never started"
-    assert results == {"pay": None, "checkout": None}
+    assert [outcome.label for outcome in result.outcomes] == ["ok", "ok"]
     connection.set_tenant(merchant)
     assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
     assert Order.objects.count() == 2
@@ -155,41 +118,26 @@ def test_payments_checkouts_and_staff_edits_in_any_order_never_deadlock(race_mal
     repricing a SKU (SKU then product)."""
     merchant, skus, shoppers = race_mall
     rng = random.Random(20261205)  # noqa: S311 - reproducible shuffles, not secrets
-    failures: list[str] = []
+    labels: Counter = Counter()
     paid = 0
     for round_number in range(ROUNDS):
         connection.set_tenant(merchant)
         lines = rng.sample(skus, k=3)
         orders = [_place(shoppers[0], lines), _place(shoppers[1], lines[::-1])]
         connection.set_schema_to_public()
-        barrier = threading.Barrier(4, timeout=30)
         checkout_skus = rng.sample(skus, k=3)
         buyer = shoppers[2 + round_number % 4]
-        jobs = [
+        labels += race([
             lambda o=orders[0]: order_mark_paid(order=o, actor=Actor.system()),
             lambda o=orders[1]: order_mark_paid(order=o, actor=Actor.system()),
             lambda b=buyer, k=checkout_skus: _place(b, k),
             lambda n=round_number: catalog_services.sku_update(
                 product_id=skus[0].product_id, sku_id=skus[0].pk, price_fen=5000 + n
             ),
-        ]
-
-        def run(job, barrier=barrier):
-            def body():
-                barrier.wait()
-                job()
-            error = _in_mall(merchant, body)
-            if error:
-                failures.append(error)
-
-        threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        ], tenant=merchant).labels()
         paid += 2
 
-    assert failures == []
+    assert labels == Counter({"ok": ROUNDS * 4})
     connection.set_tenant(merchant)
     assert Order.objects.filter(status=OrderStatus.PAID).count() == paid
     # Every paid unit was counted once on its SKU and once on its product.

@@ -13,7 +13,9 @@ from django.db import connection
 from simulators.wechat import SimulatorConfig, serve_in_thread
 from simulators.wechat.keys import Credentials
 from simulators.wechat.platform_env import platform_environment, sub_merchants
+from tenants import services as tenant_services
 from tenants import wechatpay_gateway
+from tests.conftest import OWNER_PASSWORD, ensure_default_plan
 from tests.factories.catalog import SkuFactory
 from tests.factories.orders import ShippingTemplateFactory
 from tests.factories.shoppers import AddressFactory
@@ -129,3 +131,20 @@ def sim_callbacks(server) -> list[dict]:
     return requests.get(f"{server.base_url}/_sim/callbacks", timeout=5).json()
 
 
+
+
+@pytest.fixture
+def live_mall(request, live_server, settings, paying_mall):
+    """A committed mall ready to take payments whose notify URLs point at the live server,
+    so WeChat's callbacks travel over HTTP. Its slug is the test module's LIVE_MALL_SLUG."""
+    settings.PLATFORM_DOMAIN = f"localhost:{live_server.url.rsplit(':', 1)[1]}"
+    settings.PLATFORM_SCHEME = "http"
+    ensure_default_plan()
+    slug = getattr(request.module, "LIVE_MALL_SLUG", "live-mall")
+    merchant = tenant_services.merchant_signup(
+        name=slug.replace("-", " ").title(), slug=slug, owner_email="o@example.com",
+        password=OWNER_PASSWORD,
+    ).merchant
+    ready = paying_mall(merchant)
+    yield ready
+    connection.set_schema_to_public()

@@ -14,7 +14,6 @@ import pytest
 import redis
 import requests
 from celery.contrib.testing.worker import start_worker
-from django.db import connection
 
 from control_plane import embedded
 from control_plane.celery import app as celery_app
@@ -23,11 +22,11 @@ from core.models import OutboxMessage
 from storefront.orders.models import Order, OrderStatus
 from storefront.payments.models import Payment
 from storefront.web.shopper_session import SESSION_KEY
-from tenants import services as tenant_services
-from tests.conftest import OWNER_PASSWORD, ensure_default_plan, host_client
+from tests.conftest import host_client
 from tests.payments.conftest import sim_callbacks, sim_pay, wait_for
 
 pytestmark = pytest.mark.usefixtures("committed_cleanup")
+LIVE_MALL_SLUG = "outage-mall"
 
 
 @contextlib.contextmanager
@@ -53,20 +52,6 @@ def _answers(server) -> bool:
         return redis.Redis(unix_socket_path=server.socket_file).ping()
     except redis.RedisError:
         return False
-
-
-@pytest.fixture
-def live_mall(live_server, settings, paying_mall):
-    settings.PLATFORM_DOMAIN = f"localhost:{live_server.url.rsplit(':', 1)[1]}"
-    settings.PLATFORM_SCHEME = "http"
-    ensure_default_plan()
-    merchant = tenant_services.merchant_signup(
-        name="Outage Mall", slug="outage-mall", owner_email="o@example.com",
-        password=OWNER_PASSWORD,
-    ).merchant
-    ready = paying_mall(merchant)
-    yield ready
-    connection.set_schema_to_public()
 
 
 def test_checkout_and_payment_survive_a_broker_outage(live_mall, sim):

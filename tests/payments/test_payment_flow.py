@@ -6,7 +6,6 @@ from functools import partial
 import pytest
 import requests
 from celery.contrib.testing.worker import start_worker
-from django.db import connection
 
 from control_plane.celery import app as celery_app
 from storefront.orders.after_sales import RefundItem, after_sales_approve, after_sales_request
@@ -24,26 +23,11 @@ from storefront.payments.models import (
 from storefront.payments.reconciliation import reconciliation_run
 from storefront.payments.refunds import refund_start
 from storefront.payments.tasks import query_late_payments
-from tenants import services as tenant_services
-from tests.conftest import OWNER_PASSWORD, ensure_default_plan
 from tests.payments.conftest import sim_callbacks, sim_pay, wait_for
 from tests.race import race
 
 pytestmark = pytest.mark.usefixtures("committed_cleanup")
-
-
-@pytest.fixture
-def live_mall(live_server, settings, paying_mall):
-    """A mall whose notify URLs point at the live server."""
-    settings.PLATFORM_DOMAIN = f"localhost:{live_server.url.rsplit(':', 1)[1]}"
-    settings.PLATFORM_SCHEME = "http"
-    ensure_default_plan()
-    merchant = tenant_services.merchant_signup(
-        name="Pay Mall", slug="pay-mall", owner_email="o@example.com", password=OWNER_PASSWORD
-    ).merchant
-    ready = paying_mall(merchant)
-    yield ready
-    connection.set_schema_to_public()
+LIVE_MALL_SLUG = "pay-mall"
 
 
 def _order(sku, shopper, address, quantity=2):

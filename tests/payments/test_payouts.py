@@ -9,7 +9,6 @@ import uuid
 
 import pytest
 import requests
-from django.db import connection
 
 from core import events
 from simulators.wechat.signing import build_notification, response_headers
@@ -27,13 +26,13 @@ from storefront.payments.models import (
     WeChatNotification,
 )
 from storefront.payments.tasks import query_pending_transfers, query_processing_profit_shares
-from tenants import services as tenant_services
 from tenants import wechatpay_gateway
-from tests.conftest import OWNER_PASSWORD, ensure_default_plan, host_client
+from tests.conftest import host_client
 from tests.factories.shoppers import ShopperFactory
 from tests.payments.conftest import sim_callbacks, sim_pay, wait_for
 from tests.payments.conftest import test_user_openid as user_openid
 
+LIVE_MALL_SLUG = "payout-mall"
 TRANSFER_NOTIFY = "/api/v1/payments/wechat/transfer-notify/"
 PARTNER_MCHID = "1900009999"  # a merchant receiver (e.g. a supplier), for claw-backs
 
@@ -476,20 +475,6 @@ def test_transfer_callbacks_are_verified_and_applied_once(shop, sim_credentials)
 
 
 # Transfers end to end: the user decides, WeChat calls the live server back -------------------
-
-
-@pytest.fixture
-def live_mall(live_server, settings, paying_mall):
-    settings.PLATFORM_DOMAIN = f"localhost:{live_server.url.rsplit(':', 1)[1]}"
-    settings.PLATFORM_SCHEME = "http"
-    ensure_default_plan()
-    merchant = tenant_services.merchant_signup(
-        name="Payout Mall", slug="payout-mall", owner_email="o@example.com",
-        password=OWNER_PASSWORD,
-    ).merchant
-    ready = paying_mall(merchant)
-    yield ready
-    connection.set_schema_to_public()
 
 
 FINAL_TRANSFER_EVENTS = ("transfer.success", "transfer.fail", "transfer.cancelled",
