@@ -60,6 +60,7 @@ TENANT_APPS = [
     "storefront",
     "storefront.catalog",
     "storefront.shoppers",
+    "storefront.ledger",
     "storefront.orders",
     "storefront.payments",
     "storefront.notifications",
