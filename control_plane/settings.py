@@ -176,6 +176,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Every mall's ledger against its money apps, at night (Asia/Shanghai, CELERY_TIMEZONE).
+    "ledger-check": {
+        "task": "storefront.ledger.tasks.ledger_check_nightly",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
