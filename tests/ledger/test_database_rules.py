@@ -7,6 +7,7 @@ ran."""
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
+from psycopg import sql
 
 from storefront.ledger.models import Account, JournalEntry, JournalLeg
 from storefront.ledger.services import entry_post
@@ -222,3 +223,41 @@ def test_zero_legs_and_bad_accounts_are_refused_row_by_row():
                 match="ledger_account_party_rule")
         refused("INSERT INTO ledger_account (code, party) VALUES ('sales_revenue', 'openid:o1')",
                 match="ledger_account_party_rule")
+
+
+def test_the_rules_read_the_schema_that_fired_them_not_the_search_path(mall, other_mall):
+    """Rows written into another mall's tables (qualified names) while this mall's schema
+    is the search_path are checked against the other mall's legs: a balanced entry passes,
+    an unbalanced one is refused, a leg-less one is refused at its constraint check."""
+    other = other_mall.schema_name
+    connection.set_tenant(other_mall)
+    clearing, revenue = account_id("wechat_clearing"), account_id("sales_revenue")
+    connection.set_tenant(mall)
+    entry_post(source="payment", source_key="P1", legs=sale(100))  # this mall has legs too
+    schema = sql.Identifier(other)
+    entry_sql, legs_sql, check_sql = (
+        sql.SQL("INSERT INTO {}.ledger_journalentry (source, source_key, memo, posted_at) "
+                "VALUES ('manual', %s, '', now()) RETURNING id").format(schema),
+        sql.SQL("INSERT INTO {}.ledger_journalleg (entry_id, account_id, amount_fen) "
+                "VALUES (%s, %s, 70), (%s, %s, %s)").format(schema),
+        sql.SQL("SET CONSTRAINTS {}.ledger_journalentry_has_legs IMMEDIATE").format(schema),
+    )
+
+    def entry_in_other(key: str) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(entry_sql, [key])
+            return cursor.fetchone()[0]
+
+    with rolled_back():
+        balanced, unbalanced = entry_in_other("M1"), entry_in_other("M2")
+        with connection.cursor() as cursor:
+            cursor.execute(legs_sql, [balanced, clearing, balanced, revenue, -70])
+        refused(legs_sql, [unbalanced, clearing, unbalanced, revenue, -69],
+                match=f"journal entry {unbalanced} in {other} is unbalanced")
+        refused(check_sql, match=f"journal entry {unbalanced} .* in {other} has 0 leg")
+    with rolled_back():
+        balanced = entry_in_other("M1")
+        with connection.cursor() as cursor:
+            cursor.execute(legs_sql, [balanced, clearing, balanced, revenue, -70])
+            cursor.execute(check_sql)
+    assert JournalEntry.objects.count() == 1
