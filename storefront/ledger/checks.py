@@ -13,8 +13,9 @@ from its AppConfig.ready(). `ledger_check()` then compares, in the current schem
 - no entry has a source nobody registered;
 - every registered extra check returns no problem.
 
-Cost: one query for the figures, one (set-based) for the per-entry sums, one per source
-for its entries and legs, plus the providers' own queries. Everything of one source is
+Cost: two small aggregates for the figures, one set-based query for the per-entry sums,
+one per source for its entries and legs, one for the unregistered sources, plus the
+providers' own queries. Everything of one source is
 held in memory; past a few hundred thousand entries per mall this wants batching (a merge
 of provider rows and entries both ordered by source_key, streamed with `.iterator()`), or
 checking only what was posted since the last clean `LedgerCheckRun`.
@@ -25,6 +26,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.db import transaction
 from django.db.models import Count, Q, Sum
@@ -173,8 +175,7 @@ def ledger_check() -> LedgerReport:
     problems += _capped(_unbalanced_entries())
     for source, provider in sorted(_expectations.items()):
         problems += _capped(
-            _guarded(f"the expectations of {source}", lambda s=source, p=provider:
-                     _source_problems(s, p))
+            _guarded(f"the expectations of {source}", partial(_source_problems, source, provider))
         )
     unregistered = (
         JournalEntry.objects.exclude(source__in=list(_expectations))
@@ -185,7 +186,5 @@ def ledger_check() -> LedgerReport:
         for source, n in unregistered
     ]
     for name, check in sorted(_extra_checks.items()):
-        problems += _capped(
-            _guarded(f"check {name}", lambda n=name, c=check: [f"{n}: {p}" for p in c()])
-        )
+        problems += _capped([f"{name}: {p}" for p in _guarded("the check", check)])
     return LedgerReport(ok=not problems, problems=problems, figures=figures)

@@ -131,7 +131,7 @@ def test_a_failing_provider_or_check_is_a_problem_and_the_check_goes_on():
     report = ledger_check()
     assert report.problems[0] == "the expectations of payment failed: RuntimeError: boom"
     assert report.problems[1] == "refund:R1 was posted but no refund row expects it"
-    assert report.problems[2].startswith("check sql failed: ProgrammingError: relation "
+    assert report.problems[2].startswith("sql: the check failed: ProgrammingError: relation "
                                          '"no_such_table" does not exist')
     assert len(report.problems) == 3
     assert JournalEntry.objects.count() == 1  # the transaction is still usable
