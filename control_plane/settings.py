@@ -60,6 +60,7 @@ TENANT_APPS = [
     "storefront",
     "storefront.catalog",
     "storefront.shoppers",
+    "storefront.ledger",
     "storefront.orders",
     "storefront.payments",
     "storefront.notifications",
@@ -178,6 +179,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "storefront.orders.tasks.sweep_order_timers",
         "schedule": 60.0,
         "options": {"expires": 55},
+    },
+    # Every mall's ledger against its money apps, at night (Asia/Shanghai, CELERY_TIMEZONE).
+    "ledger-check": {
+        "task": "storefront.ledger.tasks.ledger_check_nightly",
+        "schedule": crontab(hour=3, minute=30),
     },
 }
 

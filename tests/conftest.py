@@ -6,9 +6,12 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django_tenants.utils import schema_context
+from psycopg import sql
+from psycopg.pq import TransactionStatus
+from pytest_django.plugin import blocking_manager_key
 
 from billing.models import Plan
 from tenants import provisioning, services
@@ -113,6 +116,96 @@ def other_mall(make_merchant):
     """A second mall, for checks that nothing crosses over. Its schema is not active."""
     merchant = make_merchant(name="Other Mall").merchant
     return merchant
+
+
+# --- The ledger guard --------------------------------------------------------------------
+# Every database test ends with the ledger of every schema balanced, checked on the data
+# itself just before pytest-django rolls the test's transaction back. Why: the database
+# rules are triggers, and a rolled-back transaction never reaches COMMIT, where the deferred
+# has-legs trigger fires (Django's TestCase teardown forces deferred checks with SET
+# CONSTRAINTS ALL IMMEDIATE, but only while the transaction is still healthy). Nor would a
+# trigger that a clone lost, a migration replaced, or a test disabled refuse anything. So a
+# test whose code leaves an unbalanced or leg-less entry behind fails here, whichever rule
+# was bypassed. Cost: one catalog query, then one query per schema with ledger tables.
+
+_LEDGER_SCHEMAS = (
+    "SELECT n.nspname FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid "
+    "WHERE c.relname IN ('ledger_journalentry', 'ledger_journalleg') AND c.relkind = 'r' "
+    "GROUP BY n.nspname HAVING count(*) = 2 ORDER BY n.nspname"
+)
+_LEDGER_DRIFT = sql.SQL(
+    "SELECT (SELECT coalesce(sum(amount_fen), 0) FROM {legs}), "
+    "(SELECT string_agg('entry ' || id || ' has ' || n || ' leg(s) summing to ' || total, '; ') "
+    " FROM (SELECT e.id, count(l.id) AS n, coalesce(sum(l.amount_fen), 0) AS total "
+    "       FROM {entries} e LEFT JOIN {legs} l ON l.entry_id = e.id GROUP BY e.id "
+    "       HAVING count(l.id) < 2 OR coalesce(sum(l.amount_fen), 0) <> 0 "
+    "       ORDER BY e.id LIMIT 5) AS bad)"
+)
+
+
+def ledger_drift() -> list[str]:
+    """What is wrong with the ledger of every schema that has one (malls, spares and
+    tenant_template), as seen by the current connection and transaction."""
+    problems = []
+    with connection.cursor() as cursor:
+        cursor.execute(_LEDGER_SCHEMAS)
+        for (schema,) in cursor.fetchall():
+            cursor.execute(_LEDGER_DRIFT.format(
+                legs=sql.Identifier(schema, "ledger_journalleg"),
+                entries=sql.Identifier(schema, "ledger_journalentry"),
+            ))
+            total, bad = cursor.fetchone()
+            if total:
+                problems.append(f"{schema}: the legs sum to {total} fen")
+            if bad:
+                problems.append(f"{schema}: {bad}")
+    return problems
+
+
+def _uses_database(item) -> bool:
+    """A test asks for the database with the db / transactional_db fixtures (directly or
+    through `mall`, `make_merchant`...) or with the django_db mark, whose fixture pytest-django
+    requests at run time, out of `fixturenames`."""
+    names = set(getattr(item, "fixturenames", ()))
+    return bool(names & {"db", "transactional_db"}) or item.get_closest_marker("django_db")
+
+
+def _connection_usable() -> bool:
+    """False inside a transaction a failed statement aborted or Django marked for rollback
+    (every query would fail; the test has failed already), or when the test left the
+    connection closed mid-transaction."""
+    raw = connection.connection
+    if raw is None:
+        return not connection.in_atomic_block
+    return not connection.needs_rollback and (
+        raw.info.transaction_status != TransactionStatus.INERROR
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Runs before the fixtures' finalizers (pytest-django's rollback among them)."""
+    problems = []
+    if _uses_database(item):
+        with item.config.stash[blocking_manager_key].unblock():
+            if _connection_usable():
+                try:
+                    # A savepoint: should the guard's own query fail, the test's
+                    # transaction stays usable for its rollback.
+                    with transaction.atomic():
+                        problems = ledger_drift()
+                except Exception as exc:  # reported below, after the fixtures' teardown
+                    problems = [f"the ledger guard could not run: {exc!r}"]
+    message = "The ledger is out of balance at the end of the test:\n" + "\n".join(problems)
+    try:
+        result = yield
+    except BaseException as exc:  # the teardown failed too: keep its error, add ours
+        if problems:
+            exc.add_note(message)
+        raise
+    if problems:
+        pytest.fail(message, pytrace=False)
+    return result
 
 
 def pytest_sessionfinish(session, exitstatus):
