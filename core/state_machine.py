@@ -62,13 +62,12 @@ class StateMachine:
         reference: str = "",
         changes: Mapping[str, Any] | None = None,
         expected_from: frozenset[str] | None = None,
-        data: Mapping[str, Any] | None = None,
     ):
         """Move row `pk` to `to_status`, applying `changes` (field → value) in the same save.
 
         `expected_from` narrows the legal sources for callers that mean one specific move
-        (a shopper may cancel only an unpaid order). `data` adds JSON-safe facts to the
-        published event. Raises `self.error` (409) on an illegal move, with nothing changed.
+        (a shopper may cancel only an unpaid order). Raises `self.error` (409) on an
+        illegal move, with nothing changed.
         """
         if not isinstance(actor, Actor):
             raise TypeError("A transition needs the Actor that makes it.")
@@ -107,7 +106,7 @@ class StateMachine:
             events.publish(
                 f"{self.name}.{to_status.lower()}", subject=obj,
                 id=obj.pk, from_status=from_status, to_status=to_status,
-                **(self.event_data(obj) if self.event_data else {}), **(data or {}),
+                **(self.event_data(obj) if self.event_data else {}),
             )
         return obj
 

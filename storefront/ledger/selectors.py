@@ -35,11 +35,39 @@ def balances() -> dict[tuple[str, str], int]:
 def order_account_total(*, order_id: int, code: str) -> int:
     """The sum of the legs on account `code` (all its parties) over the entries of an
     order: e.g. what an order brought into WeChat clearing, net of its refunds."""
-    if code not in AccountCode.values:
-        raise UnknownAccount(f"Unknown ledger account {code!r}.", fields={"account": [code]})
+    _known(code)
     return _total(JournalLeg.objects.filter(entry__order_id=order_id, account__code=code))
 
 
 def ledger_total() -> int:
     """The sum of every leg of the mall: 0, always (the database refuses anything else)."""
     return _total(JournalLeg.objects.all())
+
+
+def _known(code: str) -> None:
+    if code not in AccountCode.values:
+        raise UnknownAccount(f"Unknown ledger account {code!r}.", fields={"account": [code]})
+
+
+def order_totals(*, code: str) -> dict[int, int]:
+    """{order_id: sum of its legs on account `code`} over every order with such legs: the
+    set-based form of order_account_total, for checks over all orders."""
+    _known(code)
+    rows = (
+        JournalLeg.objects.filter(account__code=code, entry__order_id__isnull=False)
+        .values_list("entry__order_id").annotate(total=Sum("amount_fen")).order_by()
+    )
+    return dict(rows)
+
+
+def entry_totals(*, source: str, source_keys: list[str], code: str) -> dict[str, int]:
+    """{source_key: sum of the entry's legs on account `code`} for the given entries of a
+    source that were posted (a key absent from the answer has no entry)."""
+    _known(code)
+    rows = (
+        JournalLeg.objects.filter(
+            entry__source=source, entry__source_key__in=source_keys, account__code=code
+        )
+        .values_list("entry__source_key").annotate(total=Sum("amount_fen")).order_by()
+    )
+    return dict(rows)

@@ -84,13 +84,14 @@ def checkout_quote(*, items: list[CheckoutItem], province: str | None = None) ->
     )
 
 
-ORDER_NUMBER_CONSTRAINT = "orders_order_number_key"
 NUMBER_ATTEMPTS = 3
 
 
-def _violated_constraint(exc: IntegrityError) -> str:
+def _number_taken(exc: IntegrityError) -> bool:
+    """The unique violation was on the order number. Told by the key PostgreSQL names, not
+    the constraint's name, which differs between migrated and cloned schemas."""
     diag = getattr(exc.__cause__, "diag", None)
-    return getattr(diag, "constraint_name", None) or ""
+    return (getattr(diag, "message_detail", None) or "").startswith("Key (number)=")
 
 
 def _new_order_number() -> str:
@@ -162,7 +163,7 @@ def order_place(
             )
             break
         except IntegrityError as exc:
-            if _violated_constraint(exc) == ORDER_NUMBER_CONSTRAINT and attempt < NUMBER_ATTEMPTS:
+            if _number_taken(exc) and attempt < NUMBER_ATTEMPTS:
                 continue  # two orders drew the same number in the same second: draw again
             # Two retries with one client_token raced; the other one placed the order.
             if client_token:

@@ -7,6 +7,11 @@ class PaymentsConfig(AppConfig):
 
     def ready(self):
         from core import events
+        from storefront.payments import ledger_postings
+
+        # Its in-transaction subscribers post every final money move to the ledger; the
+        # ledger check learns what to expect from the rows.
+        ledger_postings.register()
 
         # Staff approved a refund: ask WeChat once the approval is committed.
         events.task_subscriber(

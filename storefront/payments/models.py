@@ -95,6 +95,8 @@ class MismatchKind(models.TextChoices):
     AMOUNT = "amount", "Amounts differ"
     REFUND = "refund", "Refund differs"
     PAID_AFTER_CANCEL = "paid_after_cancel", "Paid after the order was cancelled"
+    LEDGER = "ledger", "The ledger differs from WeChat's bill"
+    FEES = "fees", "WeChat's fees for the day changed"
 
 
 class ReconciliationMismatch(models.Model):
@@ -114,6 +116,21 @@ class ReconciliationMismatch(models.Model):
                 fields=["bill_date", "kind", "out_trade_no"], name="payments_mismatch_once"
             )
         ]
+
+
+class ReconciledBill(models.Model):
+    """A day's trade bill once reconciled: its totals in fen, as WeChat stated them. The
+    day's fees are posted to the ledger from here (source `wechat_fees`, key the date)."""
+
+    bill_date = models.DateField(unique=True)
+    trades = models.PositiveIntegerField()
+    paid_fen = models.BigIntegerField()  # 应结订单金额 of the SUCCESS rows
+    refunded_fen = models.BigIntegerField()  # 退款金额 of the REFUND rows
+    fee_fen = models.BigIntegerField()  # net 手续费: charged on payments, returned on refunds
+    reconciled_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-bill_date"]
 
 
 # Payouts: profit sharing (分账) and transfers to WeChat balance (商家转账) -------------------

@@ -219,7 +219,6 @@ def payment_apply_transaction(*, resource: dict, source: str) -> tuple[Payment, 
                 reason=f"paid, reported by {source}", reference=transaction_id,
                 changes={"transaction_id": transaction_id or None,
                          "paid_at": success_time or timezone.now()},
-                data={"applied_to_order": applies},
             )
             if not applies:
                 # Paid after the order was cancelled, or a second channel also paid:

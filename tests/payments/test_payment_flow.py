@@ -8,6 +8,9 @@ import requests
 from celery.contrib.testing.worker import start_worker
 
 from control_plane.celery import app as celery_app
+from storefront.ledger.checks import ledger_check
+from storefront.ledger.models import JournalEntry
+from storefront.ledger.selectors import account_balance
 from storefront.orders.after_sales import RefundItem, after_sales_approve, after_sales_request
 from storefront.orders.models import AfterSalesStatus, Order, OrderStatus
 from storefront.orders.services import CheckoutItem, order_place
@@ -16,6 +19,7 @@ from storefront.payments.models import (
     Payment,
     PaymentChannel,
     PaymentStatus,
+    ReconciledBill,
     ReconciliationMismatch,
     Refund,
     WeChatNotification,
@@ -195,3 +199,47 @@ def test_reconciliation_flags_what_the_bill_does_not_show(live_mall, sim, sub_me
     before = ReconciliationMismatch.objects.count()
     reconciliation_run(bill_date=bill_date)
     assert ReconciliationMismatch.objects.count() == before  # each difference flagged once
+
+
+def test_reconciliation_books_the_days_fees_and_checks_the_ledger_against_the_bill(
+    live_mall, sim
+):
+    merchant, sku, shopper, address = live_mall
+    order = _order(sku, shopper, address)  # 2 × 29.90
+    start = services.payment_start(order=order, shopper=shopper, channel=PaymentChannel.NATIVE)
+    sim_pay(sim, start.payment)
+    assert wait_for(lambda: Order.objects.get(pk=order.pk).status == OrderStatus.PAID)
+    case = after_sales_request(order=order, shopper_id=shopper.pk,
+                               items=[RefundItem(order.lines.get().pk, 1)], reason="quality")
+    after_sales_approve(request_id=case.pk, staff_user_id=1)
+    refund = refund_start(after_sales_id=case.pk)
+    assert wait_for(lambda: Refund.objects.get(pk=refund.pk).status == "succeeded")
+    payment = Payment.objects.get(pk=start.payment.pk)
+    from storefront.payments.reconciliation import SHANGHAI
+
+    bill_date = payment.paid_at.astimezone(SHANGHAI).date()
+
+    def ours(mismatches):
+        return sorted((m.kind, m.details.get("source", "")) for m in mismatches
+                      if m.out_trade_no == payment.out_trade_no)
+
+    assert ours(reconciliation_run(bill_date=bill_date)) == []
+    # 0.6 % of 59.80 is 0.3588 (36 fen), returned on the 29.90 refund: 0.1794 (18 fen)
+    bill = ReconciledBill.objects.get(bill_date=bill_date)
+    assert (bill.paid_fen, bill.refunded_fen, bill.fee_fen) == (5980, 2990, 36 - 18)
+    assert account_balance(code="wechat_fees") == 18
+    assert account_balance(code="wechat_clearing") == 5980 - 2990 - 18
+    reconciliation_run(bill_date=bill_date)  # again: the fees are booked once
+    assert JournalEntry.objects.filter(source="wechat_fees").count() == 1
+    assert ledger_check().ok
+
+    requests.post(
+        f"{sim.base_url}/_sim/bill-tamper",
+        json={"bill_date": bill_date.isoformat(), "out_trade_no": payment.out_trade_no,
+              "action": "change", "changes": {"应结订单金额": "59.00"}},
+        timeout=5,
+    ).raise_for_status()
+    assert ours(reconciliation_run(bill_date=bill_date)) == [
+        ("amount", ""), ("ledger", "payment"),
+    ]
+    assert ledger_check().ok  # the ledger follows our rows; staff settle the difference
