@@ -10,6 +10,7 @@ RUN apt-get update \
 WORKDIR /app
 
 COPY pyproject.toml README.md ./
+COPY core core
 COPY control_plane control_plane
 COPY tenants tenants
 COPY billing billing

@@ -16,12 +16,15 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-if not (env.str("DATABASE_URL", default="") and env.str("REDIS_URL", default="")):
+# No DATABASE_URL / REDIS_URL: a laptop or CI machine on the embedded servers (production
+# always sets both). There DEBUG defaults on, so `manage.py` commands work beside `make run`.
+EMBEDDED = not (env.str("DATABASE_URL", default="") and env.str("REDIS_URL", default=""))
+if EMBEDDED:
     from control_plane.embedded import ensure_services
 
     ensure_services()
 
-DEBUG = env.bool("DEBUG", default=False)
+DEBUG = env.bool("DEBUG", default=EMBEDDED)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:

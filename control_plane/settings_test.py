@@ -9,6 +9,8 @@ os.environ.setdefault("SIGNUP_THROTTLE_RATE", "")
 os.environ.setdefault("PLATFORM_DOMAIN", "localhost:8000")
 os.environ.setdefault("PLATFORM_SCHEME", "http")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
+# The production settings, not the laptop's: secure cookies, no console shortcuts.
+os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRETS_ENCRYPTION_KEYS", "g2Hs3_01ID-5okGr9YU3LJwIv9UZjKUq4OAOvjDN-Uo=")
 
 from control_plane.settings import *  # noqa: E402, F403
