@@ -5,6 +5,7 @@ services; plans."""
 from django.contrib import admin, messages
 
 from billing.models import Plan
+from core.actors import Actor
 from core.errors import DomainError
 from tenants import services
 from tenants.models import Domain, Merchant, MerchantStatusChange, SpareSchema
@@ -20,7 +21,8 @@ class StatusChangeInline(admin.TabularInline):
     fk_name = "merchant"
     extra = 0
     can_delete = False
-    readonly_fields = ["from_status", "to_status", "actor", "reason", "created_at"]
+    readonly_fields = ["from_status", "to_status", "actor", "reason", "reference",
+                       "created_at"]
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -61,7 +63,8 @@ class MerchantAdmin(admin.ModelAdmin):
         done = 0
         for merchant in queryset:
             try:
-                service(merchant=merchant, actor=request.user, reason=f"admin action: {verb}")
+                service(merchant=merchant, actor=Actor.platform_admin(request.user.pk),
+                        reason=f"admin action: {verb}")
                 done += 1
             except DomainError as exc:
                 self.message_user(request, f"{merchant.slug}: {exc.message}", messages.ERROR)

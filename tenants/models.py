@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
+from core.models import StateChange
+
 
 class MerchantStatus(models.TextChoices):
     TRIAL = "trial", "Trial"
@@ -55,23 +57,16 @@ class Domain(DomainMixin):
     """A host name that routes to a merchant (`<slug>.<platform host>`; custom ones later)."""
 
 
-class MerchantStatusChange(models.Model):
-    """Append-only audit trail of lifecycle transitions."""
+class MerchantStatusChange(StateChange):
+    """Append-only audit trail of lifecycle transitions (who: a typed actor — a platform
+    admin, the system, later Stripe's webhooks through the system)."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="status_changes")
-    from_status = models.CharField(max_length=16, choices=MerchantStatus.choices)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="status_changes")
+    from_status = models.CharField(max_length=16, choices=MerchantStatus.choices, blank=True)
     to_status = models.CharField(max_length=16, choices=MerchantStatus.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
-    reason = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"{self.from_status} → {self.to_status}"
+    class Meta(StateChange.Meta):
+        ordering = ["-created_at", "-id"]
 
 
 class SpareSchema(models.Model):

@@ -17,6 +17,8 @@ from django_tenants.utils import schema_context, schema_exists
 
 from billing.models import Plan
 from core import outbox
+from core.actors import Actor
+from core.state_machine import StateMachine
 from tenants import provisioning
 from tenants.errors import IllegalStatusTransition, PlatformNotReady, SignupInvalid, SlugTaken
 from tenants.models import Domain, Merchant, MerchantStatus, MerchantStatusChange
@@ -38,6 +40,14 @@ ALLOWED_STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
     MerchantStatus.SUSPENDED: frozenset({MerchantStatus.ACTIVE, MerchantStatus.CLOSED}),
     MerchantStatus.CLOSED: frozenset(),
 }
+
+
+MERCHANT_MACHINE = StateMachine(
+    name="merchant", model=Merchant, history=MerchantStatusChange, subject_field="merchant",
+    moves=ALLOWED_STATUS_TRANSITIONS, error=IllegalStatusTransition, noun="mall",
+    timestamps=dict.fromkeys(MerchantStatus.values, "status_changed_at"),
+    event_data=lambda merchant: {"schema_name": merchant.schema_name},
+)
 
 
 @dataclass(frozen=True)
@@ -140,38 +150,23 @@ def _create_owner(*, schema_name: str, email: str, password_hash: str) -> int:
 
 
 def merchant_change_status(
-    *, merchant: Merchant, to_status: str, actor=None, reason: str = ""
+    *, merchant: Merchant, to_status: str, actor: Actor, reason: str = ""
 ) -> Merchant:
     """The one transition service of the merchant lifecycle: locks, validates, audits."""
-    with transaction.atomic():
-        locked = Merchant.objects.select_for_update().get(pk=merchant.pk)
-        from_status = locked.status
-        if to_status not in ALLOWED_STATUS_TRANSITIONS[from_status]:
-            raise IllegalStatusTransition(
-                f"A {locked.get_status_display().lower()} mall cannot become "
-                f"{MerchantStatus(to_status).label.lower()}."
-            )
-        locked.status = to_status
-        locked.status_changed_at = timezone.now()
-        locked.save(update_fields=["status", "status_changed_at"])
-        MerchantStatusChange.objects.create(
-            merchant=locked,
-            from_status=from_status,
-            to_status=to_status,
-            actor=actor if getattr(actor, "pk", None) else None,
-            reason=reason[:200],
-        )
-    logger.info("merchant %s: %s -> %s", locked.slug, from_status, to_status)
+    locked = MERCHANT_MACHINE.transition(
+        pk=merchant.pk, to_status=to_status, actor=actor, reason=reason
+    )
+    logger.info("merchant %s: -> %s (%s)", locked.slug, to_status, actor)
     return locked
 
 
-def merchant_suspend(*, merchant: Merchant, actor=None, reason: str = "") -> Merchant:
+def merchant_suspend(*, merchant: Merchant, actor: Actor, reason: str = "") -> Merchant:
     return merchant_change_status(
         merchant=merchant, to_status=MerchantStatus.SUSPENDED, actor=actor, reason=reason
     )
 
 
-def merchant_reactivate(*, merchant: Merchant, actor=None, reason: str = "") -> Merchant:
+def merchant_reactivate(*, merchant: Merchant, actor: Actor, reason: str = "") -> Merchant:
     return merchant_change_status(
         merchant=merchant, to_status=MerchantStatus.ACTIVE, actor=actor, reason=reason
     )

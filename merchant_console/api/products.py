@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from control_plane.api_schema import staff_errors
+from core.actors import Actor
 from merchant_console.api.permissions import StaffApiMixin
 from storefront.catalog import selectors, services
 from storefront.catalog.models import CommissionMode
@@ -378,7 +379,7 @@ class ProductListCreateApi(StaffApiMixin, generics.GenericAPIView):
             **values,
             dimensions=[] if dimensions is services.UNSET else dimensions,
             commission=None if commission is services.UNSET else commission,
-            actor=request.user,
+            actor=Actor.staff(request.user.pk),
         )
         return Response(_detail(request, product.pk), status=status.HTTP_201_CREATED)
 
@@ -403,14 +404,14 @@ class ProductDetailApi(StaffApiMixin, APIView):
         dimensions = _dimensions(values)
         _, change = services.product_update(
             product_id=product_id, commission=commission, dimensions=dimensions,
-            actor=request.user, **values,
+            actor=Actor.staff(request.user.pk), **values,
         )
         matrix_change = StaffMatrixChangeOutput(change).data if change is not None else None
         return Response(_detail(request, product_id, matrix_change=matrix_change))
 
     @extend_schema(responses={204: None, **_ERRORS}, operation_id="console_products_delete")
     def delete(self, request, product_id: int):
-        services.product_delete(product_id=product_id, actor=request.user)
+        services.product_delete(product_id=product_id, actor=Actor.staff(request.user.pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -430,7 +431,7 @@ class ProductImageUploadApi(StaffApiMixin, APIView):
         data.is_valid(raise_exception=True)
         image = services.product_image_add(product_id=product_id,
                                            upload=data.validated_data["image"],
-                                           actor=request.user)
+                                           actor=Actor.staff(request.user.pk))
         return Response(StaffImageOutput(image, context={"request": request}).data,
                         status=status.HTTP_201_CREATED)
 
@@ -442,7 +443,7 @@ class ProductImageDeleteApi(StaffApiMixin, APIView):
                    operation_id="console_products_images_delete")
     def delete(self, request, product_id: int, image_id: int):
         services.product_image_delete(product_id=product_id, image_id=image_id,
-                                      actor=request.user)
+                                      actor=Actor.staff(request.user.pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -468,7 +469,7 @@ class SkuUpdateApi(StaffApiMixin, APIView):
         values = dict(data.validated_data)
         commission = _commission(values)
         sku = services.sku_update(product_id=product_id, sku_id=sku_id, commission=commission,
-                                  actor=request.user, **values)
+                                  actor=Actor.staff(request.user.pk), **values)
         return Response(StaffSkuOutput(sku, context={"request": request}).data)
 
 
@@ -490,7 +491,8 @@ class ProductShelfApi(StaffApiMixin, APIView):
         data = StaffShelfInput(data=request.data)
         data.is_valid(raise_exception=True)
         product = services.product_set_shelf(
-            product_id=product_id, on_shelf=data.validated_data["on_shelf"], actor=request.user
+            product_id=product_id, on_shelf=data.validated_data["on_shelf"],
+            actor=Actor.staff(request.user.pk),
         )
         return Response(StaffShelfOutput(product).data)
 

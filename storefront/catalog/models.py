@@ -7,10 +7,11 @@ amount per unit to tier 1, `rates` overrides the per-tier rates (basis points).
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+
+from core.actors import ActorFields
 
 
 class CommissionMode(models.TextChoices):
@@ -189,7 +190,7 @@ class Banner(models.Model):
         ordering = ["-sort_weight", "id"]
 
 
-class CatalogEvent(models.Model):
+class CatalogEvent(ActorFields):
     """Append-only audit trail of staff changes to goods, prices, stock and shelf state.
 
     Rows survive the product they describe (SET_NULL), so the title is kept in `changes`.
@@ -200,10 +201,6 @@ class CatalogEvent(models.Model):
     )
     sku = models.ForeignKey(
         Sku, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
-    )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+",
     )
     action = models.CharField(max_length=32)
     changes = models.JSONField(default=dict, blank=True)

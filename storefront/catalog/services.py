@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Min, ProtectedError
 
 from billing.models import Plan
+from core.actors import Actor
 from storefront.catalog import lock_objects
 from storefront.catalog.errors import (
     BannerNotFound,
@@ -215,13 +216,15 @@ def _description(errors: _Fields, value) -> str:
     return description_clean(value)
 
 
-def _event(*, action: str, product: Product | None, actor=None, sku: Sku | None = None,
-           changes: dict | None = None) -> None:
+def _event(*, action: str, product: Product | None, actor: Actor | None = None,
+           sku: Sku | None = None, changes: dict | None = None) -> None:
+    actor = actor or Actor.system()
     CatalogEvent.objects.create(
         action=action,
         product=product,
         sku=sku,
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor_kind=actor.kind,
+        actor_id=actor.id,
         changes=changes or {},
     )
 
@@ -558,7 +561,7 @@ def _cell_exists(product: Product, sku: Sku) -> bool:
             and len({values[pk] for pk in cell}) == dimension_count)
 
 
-def _product_refresh(product: Product, *, actor=None) -> None:
+def _product_refresh(product: Product, *, actor: Actor | None = None) -> None:
     """Recompute the denormalised columns; an on-shelf product left without an active SKU
     goes off the shelf in the same transaction."""
     prices = product.skus.filter(is_active=True).aggregate(low=Min("price_fen"),
@@ -613,7 +616,7 @@ def product_create(
     is_recommended: bool = False,
     sort_weight: int = 0,
     commission: CommissionInput | None = None,
-    actor=None,
+    actor: Actor | None = None,
 ) -> Product:
     """Create a product off the shelf, with one SKU per combination of its dimension values
     (one SKU with spec_key "" when it has none), each at `base_price_fen`."""
@@ -662,7 +665,7 @@ def product_update(
     is_recommended: bool = UNSET,
     sort_weight: int = UNSET,
     commission: CommissionInput = UNSET,
-    actor=None,
+    actor: Actor | None = None,
 ) -> tuple[Product, MatrixChange | None]:
     """Change a product; with `dimensions`, regenerate its SKU matrix (see _matrix_sync).
     New combinations are priced at `base_price_fen` (given now, or the one given before)."""
@@ -713,7 +716,7 @@ def product_update(
     return product, change
 
 
-def product_delete(*, product_id: int, actor=None) -> None:
+def product_delete(*, product_id: int, actor: Actor | None = None) -> None:
     """Delete a product no order refers to; otherwise 409 (take it off the shelf instead).
     Image files stay on disk: SKU images and order snapshots may point at them."""
     with transaction.atomic():
@@ -728,7 +731,7 @@ def product_delete(*, product_id: int, actor=None) -> None:
                changes={"product_id": product_id, "title": title})
 
 
-def product_set_shelf(*, product_id: int, on_shelf: bool, actor=None) -> Product:
+def product_set_shelf(*, product_id: int, on_shelf: bool, actor: Actor | None = None) -> Product:
     """Put a product on or off the shelf. On-shelf needs an active SKU with a price."""
     with transaction.atomic():
         product = lock_objects.product_lock(product_id=product_id)
@@ -767,7 +770,7 @@ def sku_update(
     image_id: int | None = UNSET,
     is_active: bool = UNSET,
     commission: CommissionInput = UNSET,
-    actor=None,
+    actor: Actor | None = None,
 ) -> Sku:
     """Change one cell of the matrix. `image_id` picks one of the product's gallery images
     (None clears it). Stock is set absolutely, under the SKU's row lock."""
@@ -837,7 +840,7 @@ def _discard(*names: str) -> None:
             default_storage.delete(name)
 
 
-def product_image_add(*, product_id: int, upload, actor=None) -> ProductImage:
+def product_image_add(*, product_id: int, upload, actor: Actor | None = None) -> ProductImage:
     """Store the original and a 400×400 thumbnail; the first image becomes the cover.
     Files are written before the transaction and removed again if it fails."""
     checked = image_check(upload=upload)
@@ -865,7 +868,7 @@ def product_image_add(*, product_id: int, upload, actor=None) -> ProductImage:
     return image
 
 
-def product_image_delete(*, product_id: int, image_id: int, actor=None) -> None:
+def product_image_delete(*, product_id: int, image_id: int, actor: Actor | None = None) -> None:
     """Remove an image from the gallery; the next one becomes the cover if needed. The
     files stay: SKU images and order snapshots may point at them."""
     with transaction.atomic():

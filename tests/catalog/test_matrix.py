@@ -3,6 +3,7 @@ deactivates and reactivates SKUs without ever deleting one."""
 
 import pytest
 
+from core.actors import Actor
 from storefront.catalog import services
 from storefront.catalog.models import CatalogEvent, Product, Sku, SpecDimension, SpecValue
 from storefront.catalog.services import SpecDimensionInput, SpecValueInput
@@ -223,10 +224,10 @@ def test_sku_update_records_who_changed_what(category, mall):
     sku = product.skus.get()
 
     services.sku_update(product_id=product.pk, sku_id=sku.pk, price_fen=8000, stock=7,
-                        barcode=" 690123 ", actor=owner)
+                        barcode=" 690123 ", actor=Actor.staff(owner.pk))
 
     event = CatalogEvent.objects.get(action="sku_updated")
-    assert (event.actor, event.sku, event.product) == (owner, sku, product)
+    assert (event.actor, event.sku, event.product) == (Actor.staff(owner.pk), sku, product)
     assert event.changes == {"price_fen": [9900, 8000], "stock": [10, 7],
                              "barcode": ["", "690123"]}
 

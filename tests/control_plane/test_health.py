@@ -1,6 +1,7 @@
 import pytest
 
 from control_plane import health
+from core.actors import Actor
 from tests.conftest import host_client
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +51,6 @@ def test_healthz_on_a_suspended_mall_still_answers(make_merchant, monkeypatch):
     from tenants import services
 
     merchant = make_merchant().merchant
-    services.merchant_suspend(merchant=merchant)
+    services.merchant_suspend(merchant=merchant, actor=Actor.system())
     monkeypatch.setattr(health.celery_app.control, "ping", lambda timeout: [{"w@h": "pong"}])
     assert host_client(merchant).get("/healthz").status_code == 200

@@ -4,6 +4,7 @@ from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context
 
+from core.actors import Actor
 from core.errors import DomainError
 from tenants import services
 from tenants.models import Merchant, MerchantStatus, MerchantStatusChange
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 def test_suspended_mall_shows_paused_page_and_keeps_its_data(make_merchant):
     merchant = make_merchant(name="Paused Tea").merchant
-    services.merchant_suspend(merchant=merchant, reason="unpaid")
+    services.merchant_suspend(merchant=merchant, actor=Actor.system(), reason="unpaid")
 
     client = host_client(merchant)
     response = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
@@ -34,16 +35,18 @@ def test_suspended_mall_shows_paused_page_and_keeps_its_data(make_merchant):
     with schema_context(merchant.schema_name):
         assert get_user_model().objects.filter(username="owner@example.com").exists()
 
-    services.merchant_reactivate(merchant=merchant)
+    services.merchant_reactivate(merchant=merchant, actor=Actor.system())
     assert client.get("/").status_code == 200
 
 
 def test_illegal_transition_is_refused_and_changes_nothing(make_merchant):
     merchant = make_merchant().merchant
-    services.merchant_change_status(merchant=merchant, to_status=MerchantStatus.CLOSED)
+    services.merchant_change_status(
+            merchant=merchant, to_status=MerchantStatus.CLOSED, actor=Actor.system()
+        )
 
     with pytest.raises(DomainError) as excinfo:
-        services.merchant_reactivate(merchant=merchant)
+        services.merchant_reactivate(merchant=merchant, actor=Actor.system())
 
     assert excinfo.value.status == 409
     assert Merchant.objects.get(pk=merchant.pk).status == MerchantStatus.CLOSED
@@ -65,12 +68,16 @@ def test_status_transition_map(make_merchant, from_status, to_status, allowed):
     merchant = make_merchant().merchant
     Merchant.objects.filter(pk=merchant.pk).update(status=from_status)
     if allowed:
-        services.merchant_change_status(merchant=merchant, to_status=to_status)
+        services.merchant_change_status(
+            merchant=merchant, to_status=to_status, actor=Actor.system()
+        )
         change = MerchantStatusChange.objects.get(merchant=merchant)
         assert (change.from_status, change.to_status) == (from_status, to_status)
     else:
         with pytest.raises(DomainError):
-            services.merchant_change_status(merchant=merchant, to_status=to_status)
+            services.merchant_change_status(
+                merchant=merchant, to_status=to_status, actor=Actor.system()
+            )
         assert not MerchantStatusChange.objects.filter(merchant=merchant).exists()
     assert Merchant.objects.get(pk=merchant.pk).status == (to_status if allowed else from_status)
 
@@ -98,7 +105,7 @@ def test_platform_admin_suspends_and_reactivates(make_merchant):
     assert response.status_code == 302
     assert Merchant.objects.get(pk=merchant.pk).status == MerchantStatus.SUSPENDED
     change = MerchantStatusChange.objects.get(merchant=merchant)
-    assert change.actor == admin
+    assert change.actor == Actor.platform_admin(admin.pk)
     assert host_client(merchant).get("/").status_code == 503
 
     client.post(
