@@ -1,5 +1,6 @@
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.core.management.commands.migrate import Command as MigrateCommand
 from django_tenants.migration_executors import get_executor
 
 from tenants import provisioning
@@ -26,15 +27,19 @@ class Command(BaseCommand):
         pending = provisioning.pending_tenant_schemas(schemas)
         self.stdout.write(f"{len(schemas)} tenant schema(s), {len(pending)} to migrate")
         if pending:
-            migrate_options = {
-                "verbosity": quiet, "interactive": False, "database": "default",
-                "app_label": None, "migration_name": None, "fake": False,
-                "fake_initial": False, "plan": False, "check_unapplied": False,
-                "run_syncdb": False, "prune": False, "skip_checks": True,
-            }
-            get_executor(codename=executor)(args, migrate_options).run_migrations(
+            get_executor(codename=executor)(args, _migrate_options(verbosity=quiet)).run_migrations(
                 tenants=pending
             )
         if not no_refill:
             created = provisioning.refill_spare_pool()
             self.stdout.write(f"spare schema pool: {created} created")
+
+
+def _migrate_options(*, verbosity: int) -> dict:
+    """Every option `migrate` expects, at its defaults (the executors call the command's
+    execute() directly, which reads options such as force_color), then ours."""
+    parser = MigrateCommand().create_parser("manage.py", "migrate")
+    options = vars(parser.parse_args([]))
+    options.update(verbosity=verbosity, interactive=False, database="default",
+                   skip_checks=True)
+    return options
