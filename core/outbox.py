@@ -6,6 +6,9 @@ normally (a warning is logged) and the row waits for `relay`, which the beat run
 minute in every schema. The message carries the schema it was written in
 (tenant-schemas-celery stamps the current connection's schema on every message), so the
 task runs in the right mall however late it is sent.
+
+`send_after_commit` is the exception, for work a sweeper redoes anyway (timers): no row,
+a best-effort send after the commit that never fails the request.
 """
 
 from __future__ import annotations
@@ -53,6 +56,26 @@ def _deliver_in(schema: str, message: OutboxMessage) -> None:
         return
     with schema_context(schema):
         deliver([message])
+
+
+def send_after_commit(
+    task: str, *, args: Sequence = (), kwargs: dict | None = None,
+    eta: dt.datetime | None = None,
+) -> None:
+    """For work a periodic sweeper also does, and only for that (the order's auto-cancel
+    timer: the per-minute sweep cancels whatever it misses). Sent after the commit with no
+    outbox row — a lost message costs nothing but punctuality — so the hot path saves a
+    write and a commit. A broker outage is logged, never raised into the request."""
+    message = OutboxMessage(task=task, args=list(args), kwargs=kwargs or {}, eta=eta)
+
+    def send() -> None:
+        try:
+            _send(message)
+        except Exception as exc:  # as in deliver(): the caller's answer must not depend on it
+            logger.warning("%s not sent (%s: %s); its sweeper will do the work",
+                           task, exc.__class__.__name__, exc)
+
+    transaction.on_commit(send)
 
 
 def _send(message: OutboxMessage) -> None:
