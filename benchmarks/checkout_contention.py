@@ -67,8 +67,8 @@ TARGET_RATIO = 0.3
 PGBENCH_STOCK = 50_000_000
 
 
-def _boot(port: int) -> None:
-    boot_django(BENCH_DATA, {
+def _boot(port: int, data_dir: Path = BENCH_DATA) -> None:
+    boot_django(data_dir, {
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(40),
         "PLATFORM_SCHEME": "http",
