@@ -183,6 +183,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "cancel-overdue-orders": {
+        "task": "storefront.payments.tasks.cancel_overdue_orders",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     # Every mall's ledger against its money apps, at night (Asia/Shanghai, CELERY_TIMEZONE).
     "ledger-check": {
         "task": "storefront.ledger.tasks.ledger_check_nightly",

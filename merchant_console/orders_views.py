@@ -8,9 +8,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
-from storefront.orders.after_sales import after_sales_approve, after_sales_reject
+from storefront.orders.after_sales import (
+    after_sales_approve,
+    after_sales_reject,
+    after_sales_retry_refund,
+)
 from storefront.orders.models import AfterSalesStatus, OrderStatus
-from storefront.orders.selectors import after_sales_list, order_get, order_list
+from storefront.orders.selectors import (
+    after_sales_list,
+    after_sales_refund_failures,
+    order_get,
+    order_list,
+)
 from storefront.orders.services import order_ship
 
 STATUSES = [OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.PENDING_PAYMENT]
@@ -51,9 +60,12 @@ def after_sales(request):
     status = request.GET.get("status") or AfterSalesStatus.REQUESTED
     if status not in AfterSalesStatus.values:
         status = AfterSalesStatus.REQUESTED
+    cases = list(after_sales_list(status=status)[:100])
+    failures = after_sales_refund_failures(case_ids=[case.pk for case in cases])
+    for case in cases:
+        case.refund_failure = failures.get(case.pk, "")
     return render(request, "console/after_sales.html", {
-        "cases": after_sales_list(status=status)[:100], "status": status,
-        "statuses": list(AfterSalesStatus),
+        "cases": cases, "status": status, "statuses": list(AfterSalesStatus),
     })
 
 
@@ -61,12 +73,18 @@ def after_sales(request):
 @login_required(login_url="console:login")
 @permission_required("orders.change_aftersalesrequest", raise_exception=True)
 def after_sales_decide(request, case_id: int):
-    """Approve (the refund then goes through WeChat Pay) or reject with a note."""
+    """Approve (the refund then goes through WeChat Pay), retry a refund that failed, or
+    reject with a note."""
     note = request.POST.get("note", "")
+    decision = request.POST.get("decision")
     try:
-        if request.POST.get("decision") == "approve":
+        if decision == "approve":
             after_sales_approve(request_id=case_id, staff_user_id=request.user.pk, note=note)
             messages.success(request, _("Approved: the refund is on its way."))
+        elif decision == "retry":
+            after_sales_retry_refund(request_id=case_id, staff_user_id=request.user.pk,
+                                     note=note)
+            messages.success(request, _("The refund is on its way again."))
         else:
             after_sales_reject(request_id=case_id, staff_user_id=request.user.pk, note=note)
             messages.success(request, _("Rejected."))

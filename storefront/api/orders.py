@@ -48,10 +48,10 @@ from storefront.orders.selectors import (
 from storefront.orders.services import (
     CheckoutItem,
     checkout_quote,
-    order_cancel,
     order_confirm_receipt,
     order_place,
 )
+from storefront.payments.services import order_cancel_unpaid
 from storefront.shoppers.selectors import address_get_default, address_get_for_shopper
 from storefront.web.presenters import (
     ORDER_STATUS_LABELS,
@@ -408,7 +408,7 @@ class OrderCancelApi(ShopperApiMixin, APIView):
     def post(self, request, number: str):
         shopper = _shopper(request)
         order = order_get_for_shopper(shopper=shopper, number=number)
-        order_cancel(
+        order_cancel_unpaid(
             order=order, actor=Actor.shopper(shopper.pk),
             reason="cancelled by the shopper",
         )

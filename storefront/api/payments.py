@@ -18,11 +18,15 @@ from core.errors import DomainError
 from storefront.api.auth import IsShopper, ShopperApiMixin
 from storefront.orders.selectors import order_get_for_shopper
 from storefront.payments import refunds, services, transfers
-from storefront.payments.callbacks import CallbackRejected, callback_verify
+from storefront.payments.callbacks import (
+    CallbackRejected,
+    callback_verify,
+    notification_record,
+)
 from storefront.payments.models import (
+    NotificationOutcome,
     Payment,
     PaymentChannel,
-    WeChatNotification,
 )
 
 logger = logging.getLogger(__name__)
@@ -110,16 +114,6 @@ def _wechat_answer(status: int, message: str = "") -> JsonResponse:
     return JsonResponse({"code": "FAIL", "message": message}, status=status)
 
 
-def _record(data: dict, outcome: str) -> None:
-    WeChatNotification.objects.bulk_create(
-        [WeChatNotification(
-            notification_id=data.get("id") or "", event_type=data.get("event_type", ""),
-            resource=data["resource"], outcome=outcome,
-        )],
-        ignore_conflicts=True,
-    )
-
-
 def _handle(request, apply):
     try:
         data = callback_verify(request)
@@ -129,10 +123,12 @@ def _handle(request, apply):
     try:
         _, outcome = apply(resource=data["resource"], source="callback")
     except DomainError as exc:
+        # Signed by WeChat, yet not ours or not what we hold: kept, and shown to staff.
         logger.warning("wechat callback not applied on %s: %s",
                        connection.schema_name, exc.message)
+        notification_record(data=data, outcome=NotificationOutcome.REFUSED, reason=exc.message)
         return _wechat_answer(400, exc.message)
-    _record(data, outcome if outcome in ("applied", "duplicate", "flagged") else "duplicate")
+    notification_record(data=data, outcome=outcome)
     return _wechat_answer(200)
 
 

@@ -164,6 +164,34 @@ def after_sales_reject(*, request_id: int, staff_user_id: int, note: str) -> Aft
     )
 
 
+def after_sales_refund_failed(
+    *, request_id: int, reason: str, reference: str = ""
+) -> AfterSalesRequest:
+    """The payments app could not return the money (WeChat closed or refused the refund,
+    or could not pay the shopper's account): the case goes back to staff with the reason,
+    to retry or to reject. Idempotent."""
+    with transaction.atomic():
+        case = _case_for_update(request_id)
+        if case.status == AfterSalesStatus.REFUND_FAILED:
+            return case
+        return after_sales_transition(
+            case_id=request_id, to_status=AfterSalesStatus.REFUND_FAILED, actor=Actor.wechat(),
+            reason=reason, reference=reference,
+        )
+
+
+def after_sales_retry_refund(
+    *, request_id: int, staff_user_id: int, note: str = ""
+) -> AfterSalesRequest:
+    """Staff ask for the refund again (e.g. after topping up the sub-merchant's balance):
+    the case is approved anew, and the payments app makes a new refund attempt."""
+    return after_sales_transition(
+        case_id=request_id, to_status=AfterSalesStatus.APPROVED,
+        actor=Actor.staff(staff_user_id), reason=(note or "refund retried")[:200],
+        expected_from=frozenset({AfterSalesStatus.REFUND_FAILED}),
+    )
+
+
 def after_sales_withdraw(*, request_id: int, shopper_id: int) -> AfterSalesRequest:
     with transaction.atomic():
         case = _case_for_update(request_id)
@@ -186,7 +214,7 @@ def after_sales_mark_refunded(
         case = _case_for_update(request_id)
         if case.status == AfterSalesStatus.REFUNDED:
             return case
-        if case.status != AfterSalesStatus.APPROVED:
+        if case.status not in (AfterSalesStatus.APPROVED, AfterSalesStatus.REFUND_FAILED):
             raise AfterSalesConflict("Only an approved case can be refunded.")
         order = lock_objects.order_for_update(case.order_id)
         restock: dict[int, int] = {}

@@ -209,15 +209,21 @@ class OrderStatusChange(StateChange):
 class AfterSalesStatus(models.TextChoices):
     REQUESTED = "requested", "Requested"
     APPROVED = "approved", "Approved, refund in progress"
+    REFUND_FAILED = "refund_failed", "Refund failed, back with staff"
     REJECTED = "rejected", "Rejected"
     REFUNDED = "refunded", "Refunded"
     WITHDRAWN = "withdrawn", "Withdrawn"
 
 
+# A case in one of these is still being decided or paid out: one per order at a time, and
+# the order cannot complete meanwhile.
+OPEN_AFTER_SALES = ("requested", "approved", "refund_failed")
+
+
 class AfterSalesRequest(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="after_sales")
     status = models.CharField(
-        max_length=12, choices=AfterSalesStatus.choices, default=AfterSalesStatus.REQUESTED
+        max_length=16, choices=AfterSalesStatus.choices, default=AfterSalesStatus.REQUESTED
     )
     reason = models.CharField(max_length=40)
     description = models.TextField(blank=True, max_length=500)
@@ -236,7 +242,7 @@ class AfterSalesRequest(models.Model):
             # One open case per order at a time keeps refund arithmetic simple and auditable.
             models.UniqueConstraint(
                 fields=["order"],
-                condition=models.Q(status__in=["requested", "approved"]),
+                condition=models.Q(status__in=OPEN_AFTER_SALES),
                 name="orders_one_open_after_sales_case",
             )
         ]
@@ -246,8 +252,8 @@ class AfterSalesEvent(StateChange):
     """Append-only audit trail of an after-sales case."""
 
     case = models.ForeignKey(AfterSalesRequest, on_delete=models.PROTECT, related_name="events")
-    from_status = models.CharField(max_length=12, choices=AfterSalesStatus.choices, blank=True)
-    to_status = models.CharField(max_length=12, choices=AfterSalesStatus.choices)
+    from_status = models.CharField(max_length=16, choices=AfterSalesStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=AfterSalesStatus.choices)
 
     class Meta(StateChange.Meta):
         pass

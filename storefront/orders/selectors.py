@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from storefront.orders.errors import AfterSalesNotFound, OrderNotFound
 from storefront.orders.models import (
+    AfterSalesEvent,
     AfterSalesRequest,
     Order,
     OrderLine,
@@ -130,3 +131,14 @@ def after_sales_get(*, request_id: int) -> AfterSalesRequest:
     if case is None:
         raise AfterSalesNotFound()
     return case
+
+
+def after_sales_refund_failures(*, case_ids: list[int]) -> dict[int, str]:
+    """{case id: why its last refund failed} for the cases given that are back with staff."""
+    reasons: dict[int, str] = {}
+    for case_id, reason in (
+        AfterSalesEvent.objects.filter(case_id__in=case_ids, to_status="refund_failed")
+        .order_by("created_at", "id").values_list("case_id", "reason")
+    ):
+        reasons[case_id] = reason  # the latest wins
+    return reasons

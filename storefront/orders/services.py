@@ -14,13 +14,19 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core import outbox
 from core.actors import Actor
 from storefront.catalog import lock_objects as catalog_locks
 from storefront.catalog.models import Sku
 from storefront.orders import lock_objects
 from storefront.orders.errors import CheckoutInvalid, OutOfStock, PriceChanged, SkuUnavailable
-from storefront.orders.models import CartLine, Order, OrderLine, OrderSettings, OrderStatus
+from storefront.orders.models import (
+    OPEN_AFTER_SALES,
+    CartLine,
+    Order,
+    OrderLine,
+    OrderSettings,
+    OrderStatus,
+)
 from storefront.orders.pricing import Quote, quote_items
 from storefront.orders.transitions import ORDER_MACHINE, order_transition
 from storefront.shoppers.models import Address, Shopper
@@ -219,6 +225,7 @@ def _order_write(
             )
             for line in quote.lines
         )
+        # `order.created`: the payments app sets the pay-deadline timer.
         ORDER_MACHINE.record_creation(order, actor=Actor.shopper(shopper.pk), reason="placed")
         if clear_cart:
             CartLine.objects.filter(
@@ -232,12 +239,6 @@ def _order_write(
                 f"Not enough stock of {skus[short]}.",
                 fields={"items": [f"Item {short} is out of stock."]},
             )
-        # On time, where the per-minute sweeper (which also cancels overdue orders) may be
-        # a minute late: nothing is lost if the broker drops it, so no outbox row.
-        outbox.send_after_commit(
-            "storefront.orders.tasks.cancel_unpaid_order", args=[order.pk],
-            eta=order.pay_deadline,
-        )
     return order
 
 
@@ -266,16 +267,6 @@ def order_cancel(*, order: Order, actor: Actor, reason: str = "") -> Order:
         )
         catalog_locks.stock_release(order_quantities(order))
     return order
-
-
-def order_cancel_if_overdue(*, order_id: int) -> bool:
-    """The auto-cancel task's body: safe to run any number of times, early or late."""
-    with transaction.atomic():
-        order = lock_objects.order_for_update(order_id)
-        if order.status != OrderStatus.PENDING_PAYMENT or order.pay_deadline > timezone.now():
-            return False
-        order_cancel(order=order, actor=Actor.system(), reason="not paid in time")
-    return True
 
 
 def order_mark_paid(*, order: Order, actor: Actor, reason: str = "", reference: str = "") -> Order:
@@ -332,7 +323,7 @@ def order_complete_if_due(*, order_id: int) -> bool:
         cutoff = timezone.now() - dt.timedelta(days=days)
         if order.status != OrderStatus.RECEIVED or order.received_at > cutoff:
             return False
-        if order.after_sales.filter(status__in=["requested", "approved"]).exists():
+        if order.after_sales.filter(status__in=OPEN_AFTER_SALES).exists():
             return False
         order_transition(
             order_id=order_id, to_status=OrderStatus.COMPLETED, actor=Actor.system(),

@@ -48,7 +48,12 @@ ORDER_MACHINE = StateMachine(
 A = AfterSalesStatus
 AFTER_SALES_TRANSITIONS: dict[str, frozenset[str]] = {
     A.REQUESTED: frozenset({A.APPROVED, A.REJECTED, A.WITHDRAWN}),
-    A.APPROVED: frozenset({A.REFUNDED}),
+    # The refund failed (WeChat closed or refused it, or could not pay the shopper back):
+    # the case goes back to staff with the reason.
+    A.APPROVED: frozenset({A.REFUNDED, A.REFUND_FAILED}),
+    # Staff retry (a new refund), or give up with a note; or WeChat completes an abnormal
+    # refund after all.
+    A.REFUND_FAILED: frozenset({A.APPROVED, A.REJECTED, A.REFUNDED}),
     A.REJECTED: frozenset(),
     A.REFUNDED: frozenset(),
     A.WITHDRAWN: frozenset(),
@@ -96,8 +101,9 @@ def after_sales_transition(
     reason: str = "",
     reference: str = "",
     changes: dict | None = None,
+    expected_from: frozenset[str] | None = None,
 ) -> AfterSalesRequest:
     return AFTER_SALES_MACHINE.transition(
         pk=case_id, to_status=to_status, actor=actor, reason=reason, reference=reference,
-        changes=changes,
+        changes=changes, expected_from=expected_from,
     )

@@ -7,7 +7,7 @@ class PaymentsConfig(AppConfig):
 
     def ready(self):
         from core import events
-        from storefront.payments import ledger_postings
+        from storefront.payments import ledger_postings, subscribers  # noqa: F401
 
         # Its in-transaction subscribers post every final money move to the ledger; the
         # ledger check learns what to expect from the rows.

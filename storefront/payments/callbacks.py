@@ -12,6 +12,7 @@ import time
 from django.conf import settings
 
 from core.errors import DomainError
+from storefront.payments.models import NotificationOutcome, WeChatNotification
 from tenants import wechatpay_gateway
 
 SIGNTEST_PREFIX = "WECHATPAY/SIGNTEST/"
@@ -59,3 +60,24 @@ def callback_verify(request) -> dict:
         raise CallbackRejected("Signature or encryption did not verify.")
     return data
 
+
+
+def notification_record(*, data: dict, outcome: str, reason: str = "") -> None:
+    """Keep a verified callback once per WeChat notification id (deliveries repeat): what
+    it did, or why it was refused — a refused one is shown to staff."""
+    if outcome not in NotificationOutcome.values:
+        outcome = NotificationOutcome.ALREADY_APPLIED
+    WeChatNotification.objects.bulk_create(
+        [WeChatNotification(
+            notification_id=data.get("id") or "", event_type=data.get("event_type", ""),
+            resource=data["resource"], outcome=outcome, reason=reason[:300],
+        )],
+        ignore_conflicts=True,
+    )
+
+
+def notifications_refused(*, limit: int = 100):
+    """Verified callbacks that did not match our records, newest first (for staff)."""
+    return WeChatNotification.objects.filter(
+        outcome=NotificationOutcome.REFUSED
+    ).order_by("-received_at")[:limit]

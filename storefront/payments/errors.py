@@ -13,6 +13,11 @@ class PaymentNotAllowed(Conflict):
     code = "payment_not_allowed"
 
 
+class OrderPaidMeanwhile(Conflict):
+    code = "order_paid_meanwhile"
+    default_message = "This order was just paid, so it cannot be cancelled any more."
+
+
 class PaymentMismatch(DomainError):
     """What WeChat reported does not match our payment or refund: never applied."""
 

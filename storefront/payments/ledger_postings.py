@@ -7,7 +7,8 @@ own idempotency key so a replayed callback posts nothing more:
 - `payment.succeeded` → source `payment`, key out_trade_no: Dr wechat_clearing, Cr
   sales_revenue — or Cr unapplied_receipts when the order was no longer waiting for the
   money (paid after it was cancelled: owed back to the shopper);
-- `refund.succeeded` → `refund`, out_refund_no: Dr refunds, Cr wechat_clearing;
+- `refund.succeeded` → `refund`, out_refund_no: Dr refunds, Cr wechat_clearing (Dr
+  unapplied_receipts for a payment returned because its order had been cancelled);
 - `profit_share.finished` → `profit_share`, out_order_no: Dr the payable of each receiver
   WeChat paid, Cr wechat_clearing;
 - `share_return.success` → `share_return`, out_return_no: Dr wechat_clearing, Cr the
@@ -73,7 +74,10 @@ def payment_legs(payment: Payment, *, applied_to_order: bool) -> list[Leg]:
 
 
 def refund_legs(refund: Refund) -> list[Leg]:
-    return _between(A.REFUNDS, A.WECHAT_CLEARING, refund.amount_fen)
+    """A case's refund reverses a sale; a refund without a case returns a payment no order
+    took (booked to unapplied receipts when it came in)."""
+    debit = A.REFUNDS if refund.after_sales_id else A.UNAPPLIED_RECEIPTS
+    return _between(debit, A.WECHAT_CLEARING, refund.amount_fen)
 
 
 def profit_share_legs(share: ProfitShare) -> list[Leg]:

@@ -54,16 +54,23 @@ class NotificationOutcome(models.TextChoices):
     APPLIED = "applied", "Applied"
     ALREADY_APPLIED = "duplicate", "Already applied"
     FLAGGED = "flagged", "Flagged for staff"
+    REFUSED = "refused", "Refused: does not match our records"
 
 
 class WeChatNotification(models.Model):
-    """Every verified callback, by WeChat's notification id (deliveries repeat)."""
+    """Every callback whose signature verified, by WeChat's notification id (deliveries
+    repeat). One refused after verifying (wrong amount, sub-merchant or trade) is kept with
+    the reason and shown to staff: signed by WeChat yet not ours is worth a look."""
 
     notification_id = models.CharField(max_length=64, unique=True)
     event_type = models.CharField(max_length=40)
     resource = models.JSONField()
     outcome = models.CharField(max_length=10, choices=NotificationOutcome.choices)
+    reason = models.CharField(max_length=300, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["outcome", "-received_at"])]
 
 
 class RefundStatus(models.TextChoices):
@@ -71,11 +78,21 @@ class RefundStatus(models.TextChoices):
     SUCCEEDED = "succeeded", "Refunded"
     CLOSED = "closed", "Closed"
     ABNORMAL = "abnormal", "Abnormal (needs staff)"
+    REFUSED = "refused", "Refused by WeChat (nothing refunded)"
+
+
+# A refund that may still return the money (or did): at most one per after-sales case.
+LIVE_REFUND_STATUSES = ("processing", "succeeded", "abnormal")
 
 
 class Refund(models.Model):
-    after_sales = models.OneToOneField(
-        "orders.AfterSalesRequest", on_delete=models.PROTECT, related_name="refund"
+    """A refund through WeChat Pay: of an after-sales case (a new attempt when staff retry
+    one that failed), or, without a case, of a payment that arrived after its order was
+    cancelled (the money is owed back whole)."""
+
+    after_sales = models.ForeignKey(
+        "orders.AfterSalesRequest", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="refunds",
     )
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     out_refund_no = models.CharField(max_length=64, unique=True)
@@ -87,6 +104,18 @@ class Refund(models.Model):
     last_error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     succeeded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["after_sales"], condition=models.Q(status__in=LIVE_REFUND_STATUSES),
+                name="payments_one_live_refund_per_case",
+            ),
+            models.UniqueConstraint(
+                fields=["payment"], condition=models.Q(after_sales__isnull=True),
+                name="payments_one_return_per_unapplied_payment",
+            ),
+        ]
 
 
 class MismatchKind(models.TextChoices):

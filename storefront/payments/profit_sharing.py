@@ -255,7 +255,7 @@ def _share_apply(*, share: ProfitShare, resource: dict, source: str) -> tuple[Pr
     """Apply a profit-sharing order as WeChat reports it (call answer or query)."""
     if resource.get("out_order_no") != share.out_order_no:
         raise PayoutMismatch("The out_order_no does not match this share.")
-    if resource.get("sub_mchid") and resource["sub_mchid"] != share.sub_mchid:
+    if resource.get("sub_mchid") != share.sub_mchid:
         raise PayoutMismatch("The sub-merchant does not match this share.")
     if (resource.get("transaction_id")
             and resource["transaction_id"] != share.request.get("transaction_id")):
@@ -470,8 +470,10 @@ def _return_apply(
         raise PayoutMismatch("The out_return_no does not match this return.")
     if resource.get("amount") != share_return.amount_fen:
         raise PayoutMismatch("The amount does not match this return.")
-    if resource.get("return_mchid") and resource["return_mchid"] != share_return.return_mchid:
+    if resource.get("return_mchid") != share_return.return_mchid:
         raise PayoutMismatch("The merchant does not match this return.")
+    if resource.get("sub_mchid") != share_return.request.get("sub_mchid"):
+        raise PayoutMismatch("The sub-merchant does not match this return.")
     new_status = _RETURN_STATES.get(resource.get("result"))
     if new_status is None:
         return share_return, "unchanged"

@@ -13,6 +13,7 @@ from storefront.payments.models import (
     ProfitShare,
     ProfitShareReturn,
     ProfitShareStatus,
+    ReconciliationMismatch,
     ShareReturnStatus,
     Transfer,
 )
@@ -47,3 +48,8 @@ def transfers_awaiting(*, older_than_seconds: int = 60, limit: int = 200):
     return Transfer.objects.exclude(status__in=TRANSFER_FINAL).filter(
         updated_at__lte=_cutoff(older_than_seconds)
     ).order_by("updated_at")[:limit]
+
+
+def mismatches_open(*, limit: int = 200):
+    """Differences staff have not marked resolved, newest first."""
+    return ReconciliationMismatch.objects.filter(resolved=False).order_by("-created_at")[:limit]

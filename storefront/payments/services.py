@@ -20,11 +20,18 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from wechatpayv3 import WeChatPayType
 
+from core import outbox
 from core.actors import Actor
 from storefront.orders import services as order_services
+from storefront.orders.errors import IllegalOrderTransition
 from storefront.orders.models import Order, OrderStatus
 from storefront.payments import wire
-from storefront.payments.errors import PaymentMismatch, PaymentNotAllowed, PaymentsUnavailable
+from storefront.payments.errors import (
+    OrderPaidMeanwhile,
+    PaymentMismatch,
+    PaymentNotAllowed,
+    PaymentsUnavailable,
+)
 from storefront.payments.models import (
     MismatchKind,
     Payment,
@@ -221,14 +228,18 @@ def payment_apply_transaction(*, resource: dict, source: str) -> tuple[Payment, 
                          "paid_at": success_time or timezone.now()},
             )
             if not applies:
-                # Paid after the order was cancelled, or a second channel also paid:
-                # the money is real, so staff must refund it; never lose it silently.
+                # Paid after the order was cancelled, or a second channel also paid: the
+                # money is real and not the merchant's. It goes back whole, automatically,
+                # and staff see why in the differences list.
                 ReconciliationMismatch.objects.get_or_create(
                     kind=MismatchKind.PAID_AFTER_CANCEL, out_trade_no=payment.out_trade_no,
                     bill_date=None,
                     defaults={"details": {"order": order.number, "order_status": order.status,
-                                          "amount_fen": payment.amount_fen, "source": source}},
+                                          "amount_fen": payment.amount_fen, "source": source,
+                                          "action": "refunded automatically"}},
                 )
+                outbox.enqueue("storefront.payments.tasks.refund_unapplied_payment",
+                               kwargs={"payment_id": payment.pk})
                 return payment, "flagged"
             order_services.order_mark_paid(
                 order=order, actor=Actor.wechat(), reason=f"wechat pay via {source}",
@@ -246,10 +257,75 @@ def payment_apply_transaction(*, resource: dict, source: str) -> tuple[Payment, 
     return payment, "unchanged"
 
 
+def _sent_to_wechat(payment: Payment) -> bool:
+    return bool(payment.prepay_id or payment.h5_url or payment.code_url)
+
+
+def payment_close(*, payment: Payment, reason: str) -> tuple[Payment, str]:
+    """Close a pending payment at WeChat so it can no longer be paid, and record it.
+
+    WeChat is asked first: a payment made meanwhile is applied instead ("paid"); one
+    already closed or failed there is recorded as such. Closing an order WeChat just saw
+    paid is refused by WeChat (ORDERPAID): it is asked again and the payment applied.
+    Returns the payment and "paid", "closed" or "unchanged" (not pending any more).
+    """
+    if payment.status != PaymentStatus.PENDING:
+        return payment, "unchanged"
+    if _sent_to_wechat(payment):
+        payment, outcome = payment_query(payment=payment)
+        if payment.status == PaymentStatus.SUCCEEDED:
+            return payment, "paid"
+        if payment.status != PaymentStatus.PENDING:
+            return payment, "closed"
+        try:
+            wire.send(lambda: wechatpay_gateway.client().close(
+                out_trade_no=payment.out_trade_no, sub_mchid=payment.sub_mchid
+            ))
+        except wechatpay_gateway.WeChatPayError as exc:
+            if exc.wechat_code != "ORDERPAID":
+                raise
+            payment, _ = payment_query(payment=payment)
+            return payment, "paid"
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        if locked.status != PaymentStatus.PENDING:
+            return locked, "unchanged"
+        payment = PAYMENT_MACHINE.transition(
+            pk=payment.pk, to_status=PaymentStatus.CLOSED, actor=Actor.system(),
+            reason=f"closed: {reason}"[:200], reference=payment.out_trade_no,
+        )
+    return payment, "closed"
+
+
+def order_cancel_unpaid(*, order: Order, actor: Actor, reason: str) -> Order:
+    """Cancel an unpaid order, its WeChat transactions closed first, so that no shopper can
+    pay for an order that no longer exists. If WeChat reports one of them paid meanwhile,
+    the payment is applied instead and the cancellation refused (409)."""
+    for payment in order.payments.filter(status=PaymentStatus.PENDING):
+        _, outcome = payment_close(payment=payment, reason=reason)
+        if outcome == "paid":
+            raise OrderPaidMeanwhile()
+    return order_services.order_cancel(order=order, actor=actor, reason=reason)
+
+
+def order_cancel_if_overdue(*, order_id: int) -> bool:
+    """The unpaid-order timer's body (and the per-minute sweep's): safe to run any number of
+    times, early or late."""
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None or order.status != OrderStatus.PENDING_PAYMENT:
+        return False
+    if order.pay_deadline > timezone.now():
+        return False
+    try:
+        order_cancel_unpaid(order=order, actor=Actor.system(), reason="not paid in time")
+    except (OrderPaidMeanwhile, IllegalOrderTransition):
+        return False  # paid, or cancelled by someone else meanwhile
+    return True
+
+
 def payment_query(*, payment: Payment) -> tuple[Payment, str]:
     """Ask WeChat for the transaction's state and apply it (late or lost callbacks)."""
-    code, message = wechatpay_gateway.client().query(
+    resource = wire.send(lambda: wechatpay_gateway.client().query(
         out_trade_no=payment.out_trade_no, sub_mchid=payment.sub_mchid
-    )
-    resource = wechatpay_gateway.parse(code, message)
+    ))
     return payment_apply_transaction(resource=resource, source="query")

@@ -147,9 +147,9 @@ def transfer_apply(*, resource: dict, source: str) -> tuple[Transfer, str]:
         raise PayoutMismatch(f"Unknown out_bill_no {out_bill_no!r}.")
     if resource.get("transfer_amount") != transfer.amount_fen:
         raise PayoutMismatch("The amount does not match this transfer.")
-    if resource.get("sub_mchid") and resource["sub_mchid"] != transfer.sub_mchid:
+    if resource.get("sub_mchid") != transfer.sub_mchid:
         raise PayoutMismatch("The sub-merchant does not match this transfer.")
-    if resource.get("openid") and resource["openid"] != transfer.openid:
+    if resource.get("openid") != transfer.openid:
         raise PayoutMismatch("The payee does not match this transfer.")
     if (transfer.transfer_bill_no and resource.get("transfer_bill_no")
             and resource["transfer_bill_no"] != transfer.transfer_bill_no):

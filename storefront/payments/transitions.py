@@ -54,11 +54,13 @@ PAYMENT_MACHINE = StateMachine(
 
 R = RefundStatus
 REFUND_MOVES = {
-    R.PROCESSING: frozenset({R.SUCCEEDED, R.CLOSED, R.ABNORMAL}),
+    # REFUSED: WeChat refused the request itself (nothing refunded; the key is spent).
+    R.PROCESSING: frozenset({R.SUCCEEDED, R.CLOSED, R.ABNORMAL, R.REFUSED}),
     # An abnormal refund (e.g. the shopper's card closed) can still be completed by WeChat.
     R.ABNORMAL: frozenset({R.SUCCEEDED, R.CLOSED}),
     R.SUCCEEDED: frozenset(),
     R.CLOSED: frozenset(),
+    R.REFUSED: frozenset(),
 }
 REFUND_MACHINE = StateMachine(
     name="refund", model=Refund, history=RefundEvent, subject_field="refund",

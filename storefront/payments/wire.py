@@ -82,9 +82,10 @@ def record_send_failure(
                 changes={"last_error": last_error},
             )
         elif status != refused_status:
-            machine.model.objects.filter(pk=pk).update(
-                last_error=last_error, updated_at=timezone.now()
-            )
+            update = {"last_error": last_error}
+            if any(field.name == "updated_at" for field in machine.model._meta.fields):
+                update["updated_at"] = timezone.now()
+            machine.model.objects.filter(pk=pk).update(**update)
 
 
 def mall_binding() -> WeChatBinding:

@@ -60,10 +60,11 @@ from storefront.orders.selectors import (
 from storefront.orders.services import (
     CheckoutItem,
     checkout_quote,
-    order_cancel,
     order_confirm_receipt,
     order_place,
 )
+from storefront.payments.errors import OrderPaidMeanwhile
+from storefront.payments.services import order_cancel_unpaid
 from storefront.shoppers.selectors import address_get_default, address_list
 from storefront.web.presenters import (
     ORDER_TABS,
@@ -460,11 +461,11 @@ def order_detail_page(request: HttpRequest, number: str) -> HttpResponse:
 def order_cancel_view(request: HttpRequest, number: str) -> HttpResponse:
     order = _order_or_404(request, number)
     try:
-        order_cancel(
+        order_cancel_unpaid(
             order=order, actor=Actor.shopper(request.shopper.pk),
             reason="cancelled by the shopper",
         )
-    except IllegalOrderTransition as exc:
+    except (IllegalOrderTransition, OrderPaidMeanwhile) as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Order cancelled."))

@@ -20,6 +20,7 @@ from core.errors import DomainError
 from storefront.catalog.models import Sku
 from storefront.orders.after_sales import REASONS, REFUNDABLE_STATUSES
 from storefront.orders.models import (
+    OPEN_AFTER_SALES,
     AfterSalesRequest,
     AfterSalesStatus,
     Cart,
@@ -56,6 +57,8 @@ ORDER_STATUS_LABELS: dict[str, str] = {
 AFTER_SALES_STATUS_LABELS: dict[str, str] = {
     AfterSalesStatus.REQUESTED: _("Requested"),
     AfterSalesStatus.APPROVED: _("Approved, refund in progress"),
+    # For the shopper the money is still on its way: staff are on it.
+    AfterSalesStatus.REFUND_FAILED: _("Approved, refund in progress"),
     AfterSalesStatus.REJECTED: _("Rejected"),
     AfterSalesStatus.REFUNDED: _("Refunded"),
     AfterSalesStatus.WITHDRAWN: _("Withdrawn"),
@@ -72,7 +75,6 @@ REASON_LABELS: dict[str, str] = {
 # In the domain's order, each with its label (a reason without one shows its code).
 REASON_CHOICES: list[tuple[str, str]] = [(code, REASON_LABELS.get(code, code)) for code in REASONS]
 
-OPEN_AFTER_SALES = frozenset({AfterSalesStatus.REQUESTED, AfterSalesStatus.APPROVED})
 
 
 def sku_image_url(sku: Sku) -> str:

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from core.actors import Actor, ActorKind
+from core.actors import Actor
 from core.errors import DomainError
 from storefront.orders import services
 from storefront.orders.models import Order, OrderStatus, OrderStatusChange
@@ -96,32 +96,6 @@ def test_referrer_is_recorded_but_not_self(place, sku, buyer):
     assert place((sku, 1), referrer_code=referrer.share_code).referrer == referrer
     assert place((sku, 1), referrer_code=buyer.share_code).referrer is None
     assert place((sku, 1), referrer_code="nobody").referrer is None
-
-
-def test_unpaid_order_is_cancelled_after_deadline_and_stock_returns(place, sku):
-    order = place((sku, 4))
-    assert services.order_cancel_if_overdue(order_id=order.pk) is False  # not yet due
-    Order.objects.filter(pk=order.pk).update(pay_deadline=timezone.now() - dt.timedelta(seconds=1))
-
-    assert services.order_cancel_if_overdue(order_id=order.pk) is True
-    assert services.order_cancel_if_overdue(order_id=order.pk) is False  # idempotent
-
-    order.refresh_from_db()
-    sku.refresh_from_db()
-    assert order.status == OrderStatus.CANCELLED
-    assert order.cancel_reason == "not paid in time"
-    assert sku.stock == 10
-    assert order.status_changes.last().actor_kind == ActorKind.SYSTEM
-
-
-def test_sweeper_task_cancels_overdue_orders(place, sku):
-    from storefront.orders.tasks import sweep_order_timers
-
-    order = place((sku, 2))
-    Order.objects.filter(pk=order.pk).update(pay_deadline=timezone.now() - dt.timedelta(minutes=1))
-    assert sweep_order_timers() == {"cancelled": 1, "received": 0, "completed": 0}
-    sku.refresh_from_db()
-    assert sku.stock == 10
 
 
 def test_shopper_cancels_only_unpaid(place, sku, buyer):

@@ -3,13 +3,17 @@ wired to WeChat (settings only), plus helpers to build a mall that can take paym
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 from django.db import connection
 
+from control_plane import embedded
 from simulators.wechat import SimulatorConfig, serve_in_thread
 from simulators.wechat.keys import Credentials
 from simulators.wechat.platform_env import platform_environment, sub_merchants
@@ -148,3 +152,28 @@ def live_mall(request, live_server, settings, paying_mall):
     ready = paying_mall(merchant)
     yield ready
     connection.set_schema_to_public()
+
+
+@contextlib.contextmanager
+def redis_down():
+    """Stop the embedded Redis for real (SHUTDOWN), then start it again on the same socket,
+    so every client (cache, Celery) finds it where it was."""
+    server = embedded._servers.get("redis")
+    if server is None:
+        pytest.skip("REDIS_URL points at a Redis this test run did not start")
+    with contextlib.suppress(redis.RedisError):
+        server.shutdown(save=True)
+    wait_for(lambda: not os.path.exists(server.socket_file), timeout=10)
+    assert not os.path.exists(server.socket_file)
+    try:
+        yield
+    finally:
+        server._start_redis()
+        wait_for(lambda: _answers(server), timeout=10)
+
+
+def _answers(server) -> bool:
+    try:
+        return redis.Redis(unix_socket_path=server.socket_file).ping()
+    except redis.RedisError:
+        return False

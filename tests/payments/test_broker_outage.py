@@ -5,55 +5,26 @@ Celery worker, down to the shopper's "paid" message reaching WeChat (the simulat
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-import os
 
 import pytest
-import redis
 import requests
 from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
-from control_plane import embedded
 from control_plane.celery import app as celery_app
 from core import outbox
 from core.models import OutboxMessage
 from storefront.orders.models import Order, OrderStatus
-from storefront.orders.tasks import sweep_order_timers
 from storefront.payments.models import Payment
+from storefront.payments.tasks import cancel_overdue_orders
 from storefront.web.shopper_session import SESSION_KEY
 from tests.conftest import host_client
-from tests.payments.conftest import sim_callbacks, sim_pay, wait_for
+from tests.payments.conftest import redis_down, sim_callbacks, sim_pay, wait_for
 
 pytestmark = pytest.mark.usefixtures("committed_cleanup")
 LIVE_MALL_SLUG = "outage-mall"
-
-
-@contextlib.contextmanager
-def redis_down():
-    """Stop the embedded Redis for real (SHUTDOWN), then start it again on the same socket,
-    so every client (cache, Celery) finds it where it was."""
-    server = embedded._servers.get("redis")
-    if server is None:
-        pytest.skip("REDIS_URL points at a Redis this test run did not start")
-    with contextlib.suppress(redis.RedisError):
-        server.shutdown(save=True)
-    wait_for(lambda: not os.path.exists(server.socket_file), timeout=10)
-    assert not os.path.exists(server.socket_file)
-    try:
-        yield
-    finally:
-        server._start_redis()
-        wait_for(lambda: _answers(server), timeout=10)
-
-
-def _answers(server) -> bool:
-    try:
-        return redis.Redis(unix_socket_path=server.socket_file).ping()
-    except redis.RedisError:
-        return False
 
 
 def test_checkout_and_payment_survive_a_broker_outage(live_mall, sim):
@@ -103,7 +74,7 @@ def test_checkout_and_payment_survive_a_broker_outage(live_mall, sim):
         Order.objects.filter(number=unpaid.json()["number"]).update(
             pay_deadline=timezone.now() - dt.timedelta(seconds=1)
         )
-        assert sweep_order_timers()["cancelled"] == 1
+        assert cancel_overdue_orders() == 1
 
     # Redis is back: the beat's relay sends what waited, a worker runs it.
     with start_worker(celery_app, perform_ping_check=False, pool="solo", loglevel="WARNING"):

@@ -12,7 +12,7 @@ from storefront.orders.models import Order, OrderStatus
 from storefront.orders.services import CheckoutItem, order_place
 from storefront.payments import services
 from storefront.payments.models import Payment, PaymentChannel, WeChatNotification
-from tests.conftest import host_client
+from tests.conftest import OWNER_PASSWORD, host_client
 
 NOTIFY = "/api/v1/payments/wechat/notify/"
 
@@ -52,10 +52,16 @@ def _post(merchant, body, headers):
     return host_client(merchant).post(NOTIFY, data=body, content_type="application/json", **meta)
 
 
-def _nothing_changed(payment):
+def _nothing_changed(payment, *, kept_because: str | None = None):
+    """Nothing changed. A callback whose signature verified is kept with the reason it was
+    refused (`kept_because`); one that did not verify is not even kept."""
     assert Payment.objects.get(pk=payment.pk).status == "pending"
     assert Order.objects.get(pk=payment.order_id).status == OrderStatus.PENDING_PAYMENT
-    assert not WeChatNotification.objects.exists()
+    kept = list(WeChatNotification.objects.values_list("outcome", "reason"))
+    if kept_because is None:
+        assert kept == []
+    else:
+        assert len(kept) == 1 and kept[0][0] == "refused" and kept_because in kept[0][1], kept
 
 
 def test_a_genuine_callback_is_applied(mall, pending_payment, sim_credentials):
@@ -120,7 +126,23 @@ def test_wrong_amount_is_refused(mall, pending_payment, sim_credentials):
     response = _post(mall, body, headers)
     assert response.status_code == 400
     assert "amount" in response.json()["message"]
-    _nothing_changed(pending_payment)
+    _nothing_changed(pending_payment, kept_because="amount does not match")
+    assert _post(mall, body, headers).status_code == 400  # WeChat delivers it again…
+    assert WeChatNotification.objects.count() == 1  # …it is kept once
+
+
+def test_a_refused_callback_is_shown_to_staff(mall, pending_payment, sim_credentials):
+    resource = _resource(pending_payment)
+    resource["amount"]["total"] += 1
+    _post(mall, *_signed(sim_credentials, resource))
+    staff = host_client(mall)
+    assert staff.post("/console/login/", {"username": "owner@example.com",
+                                          "password": OWNER_PASSWORD}).status_code == 302
+
+    page = staff.get("/console/payments/alerts/").content.decode()
+
+    assert "The amount does not match this payment." in page
+    assert pending_payment.out_trade_no in page
 
 
 def test_another_merchants_sub_mchid_is_refused(mall, pending_payment, sim_credentials):
@@ -128,7 +150,7 @@ def test_another_merchants_sub_mchid_is_refused(mall, pending_payment, sim_crede
     response = _post(mall, body, headers)
     assert response.status_code == 400
     assert "sub-merchant" in response.json()["message"]
-    _nothing_changed(pending_payment)
+    _nothing_changed(pending_payment, kept_because="sub-merchant does not match")
 
 
 def test_unknown_trade_is_refused(mall, pending_payment, sim_credentials):
@@ -136,7 +158,7 @@ def test_unknown_trade_is_refused(mall, pending_payment, sim_credentials):
         sim_credentials, _resource(pending_payment, out_trade_no="20260101000000999999")
     )
     assert _post(mall, body, headers).status_code == 400
-    _nothing_changed(pending_payment)
+    _nothing_changed(pending_payment, kept_because="Unknown out_trade_no")
 
 
 def test_signtest_probe_is_refused(mall, pending_payment, sim_credentials):
@@ -160,4 +182,4 @@ def test_a_callback_for_mall_a_means_nothing_on_mall_b(
     response = _post(other_mall, body, headers)
     assert response.status_code == 400  # unknown out_trade_no in B's schema
     connection.set_tenant(mall)  # the request left this thread's connection on B
-    _nothing_changed(pending_payment)
+    _nothing_changed(pending_payment)  # kept in B's schema, not here

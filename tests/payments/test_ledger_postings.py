@@ -115,8 +115,9 @@ def _refund(order, quantity: int) -> Refund:
 
 def _refunded(refund: Refund) -> dict:
     return {"out_refund_no": refund.out_refund_no, "sub_mchid": SUB_MCHID,
+            "out_trade_no": refund.payment.out_trade_no,
             "refund_status": "SUCCESS", "refund_id": f"5030{refund.pk:08d}",
-            "amount": {"refund": refund.amount_fen}}
+            "amount": {"refund": refund.amount_fen, "total": refund.payment.amount_fen}}
 
 
 def test_partial_refunds_post_once_each_and_the_order_agrees_with_the_ledger(order):

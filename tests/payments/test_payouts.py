@@ -457,9 +457,18 @@ def test_transfer_callbacks_are_verified_and_applied_once(shop, sim_credentials)
                         _transfer_resource(transfer, out_bill_no="NOSUCHBILL")).status_code == 400
     assert _post_signed(merchant, sim_credentials,
                         _transfer_resource(transfer, openid="o" + "y" * 27)).status_code == 400
+    without_sub_mchid = _transfer_resource(transfer)
+    del without_sub_mchid["sub_mchid"]
+    assert _post_signed(merchant, sim_credentials, without_sub_mchid).status_code == 400
     transfer.refresh_from_db()
     assert transfer.status == TransferStatus.WAIT_USER_CONFIRM  # nothing changed
-    assert not WeChatNotification.objects.exists()
+    # the four whose signature verified are kept, with why, for staff
+    assert sorted(WeChatNotification.objects.values_list("outcome", "reason")) == [
+        ("refused", "The amount does not match this transfer."),
+        ("refused", "The payee does not match this transfer."),
+        ("refused", "The sub-merchant does not match this transfer."),
+        ("refused", "Unknown out_bill_no 'NOSUCHBILL'."),
+    ]
 
     assert _post_signed(merchant, sim_credentials, _transfer_resource(transfer)).status_code == 200
     transfer.refresh_from_db()
@@ -471,7 +480,7 @@ def test_transfer_callbacks_are_verified_and_applied_once(shop, sim_credentials)
     assert response.status_code == 200
     transfer.refresh_from_db()
     assert (transfer.status, transfer.finished_at) == (TransferStatus.SUCCESS, finished_at)
-    assert WeChatNotification.objects.filter(event_type="MCHTRANSFER.BILL.FINISHED").count() == 2
+    assert WeChatNotification.objects.exclude(outcome="refused").count() == 2
 
 
 # Transfers end to end: the user decides, WeChat calls the live server back -------------------
