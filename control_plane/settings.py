@@ -233,6 +233,10 @@ CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 SECURE_HSTS_SECONDS = 0 if DEBUG else env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+# How many proxies in front of the web processes append to X-Forwarded-For (0: none, the
+# socket's address is the client's). Every per-IP limit and WeChat's payer_client_ip use it
+# through control_plane.client_ip; a forged X-Forwarded-For counts for nothing.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -260,6 +264,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
+    # DRF's own client-address rule (throttles' get_ident) matches control_plane.client_ip.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 SIGNUP_THROTTLE_RATE = env.str("SIGNUP_THROTTLE_RATE", default="30/hour")
 SPECTACULAR_SETTINGS = {

@@ -8,8 +8,9 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 
+from control_plane.client_ip import client_ip
 from core.errors import DomainError
-from storefront.api.payments import client_ip, is_mobile
+from storefront.api.payments import is_mobile
 from storefront.orders.models import OrderStatus
 from storefront.orders.selectors import order_get_for_shopper
 from storefront.payments import services
