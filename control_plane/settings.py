@@ -5,6 +5,7 @@ embedded PostgreSQL and Redis start (see control_plane/embedded.py), which is wh
 `make run` and `make test` rely on; production sets both.
 """
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -53,9 +54,11 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",  # sign-in lockout of the platform admin (public schema)
 ]
 TENANT_APPS = [
     "core",
+    "axes",  # sign-in lockout of each mall's staff (the mall's schema)
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -97,6 +100,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "control_plane.middleware.MallAvailabilityMiddleware",
     "storefront.web.shopper_session.ShopperMiddleware",
+    # Last: turns a sign-in that django-axes refused into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -196,6 +201,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes refuses a locked-out sign-in before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in lockout (staff on each mall's /console/login/, platform admins on /admin/): the
+# attempts live in the schema where the sign-in happens, so a lock in one mall is nothing in
+# another. LOGIN_FAILURE_LIMIT failures lock the account, and separately the client address
+# (control_plane.client_ip, the trusted-proxy rule), for LOGIN_LOCKOUT_MINUTES (0: until
+# unlocked). Unlock: the mall's owner on /console/sign-in-locks/; platform admins in /admin/
+# (Access attempts) or `manage.py axes_reset_username` (README § Sign-in lockout).
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=6)
+_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=30)
+AXES_COOLOFF_TIME = timedelta(minutes=_LOCKOUT_MINUTES) if _LOCKOUT_MINUTES > 0 else None
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "control_plane.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "control_plane.lockout.lockout_response"
 # Argon2 first: as strong as PBKDF2 at a fraction of the signup latency.
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from merchant_console import orders_views, views, wechat_pay
+from merchant_console import orders_views, sign_in_locks, views, wechat_pay
 
 app_name = "console"
 
@@ -17,4 +17,5 @@ urlpatterns = [
         name="after-sales-decide",
     ),
     path("wechat-pay/", wechat_pay.wechat_pay_page, name="wechat-pay"),
+    path("sign-in-locks/", sign_in_locks.sign_in_locks, name="sign-in-locks"),
 ]
