@@ -260,12 +260,16 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 # through control_plane.client_ip; a forged X-Forwarded-For counts for nothing.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Plain HTTP is redirected to HTTPS in production, except the load balancer's health probe.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
-CSRF_TRUSTED_ORIGINS = env.list(
-    "CSRF_TRUSTED_ORIGINS",
-    default=[f"{PLATFORM_SCHEME}://{PLATFORM_DOMAIN}", f"{PLATFORM_SCHEME}://*.{PLATFORM_DOMAIN}"],
-)
+# Origins allowed to POST to a host other than their own. None by default: every form posts
+# to the host that served it, which CsrfViewMiddleware accepts by comparing Origin (or, over
+# HTTPS without Origin, Referer) with the request's own scheme and host; the signup hand-off
+# to a new mall's host is a signed single-use token instead (merchant_console.views.handoff).
+# A wildcard "*.<platform>" would let any mall's pages post into every other mall.
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
