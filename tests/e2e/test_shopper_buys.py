@@ -1,4 +1,5 @@
-"""A shopper on a phone finds a product, picks a spec, signs in, places an order and pays."""
+"""A shopper on a phone finds a product, picks a spec, signs in, places an order and pays;
+a merchant signs up and lands in their new mall's console."""
 
 import pytest
 from django.db import connection
@@ -108,3 +109,27 @@ def test_shopper_finds_picks_a_spec_orders_and_pays(e2e_mall, phone, wechat_sim)
     assert order.status == OrderStatus.PAID
     connection.set_schema_to_public()
 
+
+def test_merchant_signs_up_and_lands_in_the_new_malls_console(live_server, settings, browser):
+    port = live_server.url.rsplit(":", 1)[1]
+    settings.PLATFORM_DOMAIN = f"localhost:{port}"
+    settings.PLATFORM_SCHEME = "http"
+    ensure_default_plan()
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    try:
+        page.goto(f"http://localhost:{port}/signup/")
+        page.fill("input[name=name]", "Tea House")
+        page.fill("input[name=slug]", "tea-house")
+        page.fill("input[name=owner_email]", "boss@example.com")
+        page.fill("input[name=password]", OWNER_PASSWORD)
+        with page.expect_request("**/console/handoff/") as handoff:
+            page.click("button[type=submit]")
+        # The token travels in the POST body, never in a URL.
+        assert handoff.value.method == "POST" and "?" not in handoff.value.url
+        page.wait_for_url(f"http://tea-house.localhost:{port}/console/")
+        assert "Tea House" in page.content()
+        assert "boss@example.com" in page.content()
+    finally:
+        context.close()
