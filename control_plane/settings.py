@@ -268,7 +268,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # to the host that served it, which CsrfViewMiddleware accepts by comparing Origin (or, over
 # HTTPS without Origin, Referer) with the request's own scheme and host; the signup hand-off
 # to a new mall's host is a signed single-use token instead (merchant_console.views.handoff).
-# A wildcard "*.<platform>" would let any mall's pages post into every other mall.
+# A wildcard "*.<platform>" would pass the Origin check for posts from any mall's pages into
+# every other mall, leaving the CSRF token the only guard.
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 EMAIL_BACKEND = env.str(

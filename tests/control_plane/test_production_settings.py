@@ -39,6 +39,7 @@ def production_settings(**environment: str) -> dict:
         "SECRET_KEY": "production-settings-test",
         "SECRETS_ENCRYPTION_KEYS": "g2Hs3_01ID-5okGr9YU3LJwIv9UZjKUq4OAOvjDN-Uo=",
         "PLATFORM_DOMAIN": "mall.example.com",
+        "DEBUG": "0",  # explicit: a developer's .env beside manage.py must not turn it on
         **environment,
     }
     result = subprocess.run(
