@@ -29,5 +29,6 @@ EXPOSE 8000
 # Deploy step (once per release, before the new web processes take traffic):
 #   python manage.py migrate_platform
 # Worker: celery -A control_plane worker -l INFO ; beat: celery -A control_plane beat -l INFO
-CMD ["gunicorn", "control_plane.wsgi:application", "--bind", "0.0.0.0:8000", \
-     "--workers", "4", "--threads", "4", "--access-logfile", "-", "--forwarded-allow-ips", "*"]
+# Behind the load balancer set FORWARDED_ALLOW_IPS to its addresses (control_plane/gunicorn_conf.py).
+CMD ["gunicorn", "control_plane.wsgi:application", "--config", "python:control_plane.gunicorn_conf", \
+     "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4", "--access-logfile", "-"]

@@ -68,6 +68,7 @@ def start_gunicorn(
     once /healthz on the platform host answers at all."""
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), app,
+         "--config", "python:control_plane.gunicorn_conf",
          "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
          "--log-level", "warning", *extra_args],
         cwd=PROJECT_DIR, env=os.environ.copy(),

@@ -86,6 +86,7 @@ def main() -> int:
         simulator,
         _spawn("web", [
             str(bin_dir / "gunicorn"), "control_plane.wsgi:application",
+            "--config", "python:control_plane.gunicorn_conf",
             "--bind", f"0.0.0.0:{PORT}", "--workers", "2", "--threads", "4",
             "--access-logfile", "-", "--graceful-timeout", "5",
         ]),

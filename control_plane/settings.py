@@ -5,6 +5,7 @@ embedded PostgreSQL and Redis start (see control_plane/embedded.py), which is wh
 `make run` and `make test` rely on; production sets both.
 """
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -53,9 +54,11 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",  # sign-in lockout of the platform admin (public schema)
 ]
 TENANT_APPS = [
     "core",
+    "axes",  # sign-in lockout of each mall's staff (the mall's schema)
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -97,6 +100,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "control_plane.middleware.MallAvailabilityMiddleware",
     "storefront.web.shopper_session.ShopperMiddleware",
+    # Last: turns a sign-in that django-axes refused into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -201,6 +206,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes refuses a locked-out sign-in before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in lockout (staff on each mall's /console/login/, platform admins on /admin/): the
+# attempts live in the schema where the sign-in happens, so a lock in one mall is nothing in
+# another. LOGIN_FAILURE_LIMIT failures lock the account, and separately the client address
+# (control_plane.client_ip, the trusted-proxy rule), for LOGIN_LOCKOUT_MINUTES (0: until
+# unlocked). Unlock: the mall's owner on /console/sign-in-locks/; platform admins in /admin/
+# (Access attempts) or `manage.py axes_reset_username` (README § Sign-in lockout).
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=6)
+_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=30)
+AXES_COOLOFF_TIME = timedelta(minutes=_LOCKOUT_MINUTES) if _LOCKOUT_MINUTES > 0 else None
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "control_plane.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "control_plane.lockout.lockout_response"
 # Argon2 first: as strong as PBKDF2 at a fraction of the signup latency.
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -238,13 +260,22 @@ CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 SECURE_HSTS_SECONDS = 0 if DEBUG else env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+# How many proxies in front of the web processes append to X-Forwarded-For (0: none, the
+# socket's address is the client's). Every per-IP limit and WeChat's payer_client_ip use it
+# through control_plane.client_ip; a forged X-Forwarded-For counts for nothing.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Plain HTTP is redirected to HTTPS in production, except the load balancer's health probe.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
-CSRF_TRUSTED_ORIGINS = env.list(
-    "CSRF_TRUSTED_ORIGINS",
-    default=[f"{PLATFORM_SCHEME}://{PLATFORM_DOMAIN}", f"{PLATFORM_SCHEME}://*.{PLATFORM_DOMAIN}"],
-)
+# Origins allowed to POST to a host other than their own. None by default: every form posts
+# to the host that served it, which CsrfViewMiddleware accepts by comparing Origin (or, over
+# HTTPS without Origin, Referer) with the request's own scheme and host; the signup hand-off
+# to a new mall's host is a signed single-use token instead (merchant_console.views.handoff).
+# A wildcard "*.<platform>" would pass the Origin check for posts from any mall's pages into
+# every other mall, leaving the CSRF token the only guard.
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
@@ -265,6 +296,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
+    # DRF's own client-address rule (throttles' get_ident) matches control_plane.client_ip.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 SIGNUP_THROTTLE_RATE = env.str("SIGNUP_THROTTLE_RATE", default="30/hour")
 SPECTACULAR_SETTINGS = {

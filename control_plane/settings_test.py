@@ -11,6 +11,9 @@ os.environ.setdefault("PLATFORM_SCHEME", "http")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 # The production settings, not the laptop's: secure cookies, no console shortcuts.
 os.environ.setdefault("DEBUG", "0")
+# The test client and the browser tests' live server speak plain HTTP (the redirect's
+# default is tested in tests/control_plane/test_production_settings.py).
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("SECRETS_ENCRYPTION_KEYS", "g2Hs3_01ID-5okGr9YU3LJwIv9UZjKUq4OAOvjDN-Uo=")
 
 from control_plane.settings import *  # noqa: E402, F403

@@ -4,6 +4,8 @@
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from control_plane.client_ip import client_ip
+
 
 class ClientIpThrottle(SimpleRateThrottle):
     """Counts requests per client IP under `scope`, at the rate the setting named by
@@ -13,6 +15,11 @@ class ClientIpThrottle(SimpleRateThrottle):
 
     def get_rate(self):
         return getattr(settings, self.rate_setting) or None
+
+    def get_ident(self, request):
+        # The socket's address unless trusted proxies are configured: a forged
+        # X-Forwarded-For must not open a fresh bucket.
+        return client_ip(request)
 
     def get_cache_key(self, request, view):
         # On a mall's host the cache key function prefixes the schema: each mall counts on

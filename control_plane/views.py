@@ -1,7 +1,7 @@
 """The public site: landing page and merchant signup."""
 
-from django.shortcuts import redirect, render
-from django.utils.http import urlencode
+from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -32,9 +32,16 @@ def signup(request):
                     form.add_error(field if field in form.fields else None, message)
             status = 409 if isinstance(exc, SlugTaken) else 400
             return render(request, "public/signup.html", {"form": form}, status=status)
+        # The owner's session must open on the mall's own host: the browser carries a
+        # single-use token there in an auto-submitted POST, never in a URL that servers,
+        # proxies and browser history keep.
         token = handoff_token_create(
             schema_name=result.merchant.schema_name, user_id=result.owner_id
         )
-        return redirect(f"{result.merchant.home_url}console/handoff/?{urlencode({'t': token})}")
+        response = render(request, "public/handoff.html", {
+            "handoff_url": f"{result.merchant.home_url}console/handoff/", "token": token,
+        })
+        add_never_cache_headers(response)
+        return response
     status = 400 if request.method == "POST" else 200
     return render(request, "public/signup.html", {"form": form}, status=status)

@@ -7,6 +7,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
 from tenants.handoff import handoff_token_consume
 
@@ -26,10 +28,13 @@ class ConsoleLogoutView(auth_views.LogoutView):
     next_page = "console:login"
 
 
+@csrf_exempt  # posted from the platform host, which cannot hold this host's CSRF cookie
+@require_POST
 def handoff(request):
-    """Opens a session for the owner who just signed up on the platform host."""
+    """Opens a session for the owner who just signed up on the platform host. The token in
+    the POST body is the proof: signed, for this mall's schema only, two minutes, one use."""
     user_id = handoff_token_consume(
-        token=request.GET.get("t", ""), schema_name=connection.schema_name
+        token=request.POST.get("t", ""), schema_name=connection.schema_name
     )
     if user_id is None:
         return redirect("console:login")

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from control_plane.api_schema import error_responses, shopper_errors
+from control_plane.client_ip import client_ip
 from core.errors import DomainError
 from storefront.api.auth import IsShopper, ShopperApiMixin
 from storefront.orders.selectors import order_get_for_shopper
@@ -51,13 +52,6 @@ class PaymentStatusOutput(serializers.Serializer):
     status = serializers.CharField()
     order_number = serializers.CharField(source="order.number")
     order_status = serializers.CharField(source="order.status")
-
-
-def client_ip(request) -> str:
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    return (forwarded.split(",")[0].strip() if forwarded else "") or request.META.get(
-        "REMOTE_ADDR", "127.0.0.1"
-    )
 
 
 def is_mobile(request) -> bool:

@@ -1,5 +1,8 @@
+import re
+
 import pytest
 from django.test import Client
+from django.utils.http import urlencode
 
 from tenants.models import Merchant
 from tests.conftest import OWNER_PASSWORD, ensure_default_plan
@@ -20,41 +23,77 @@ def test_landing_and_signup_form_render(browser):
     assert 'name="slug"' in page.content.decode()
 
 
+SIGNUP = {"name": "Noodle Bar", "slug": "noodle-bar", "owner_email": "chef@example.com",
+          "password": OWNER_PASSWORD}
+
+
+def handoff_form(response) -> tuple[str, str]:
+    """The hand-off page's form: where it posts and the token it carries."""
+    html = response.content.decode()
+    action = re.search(r'<form[^>]*id="handoff"[^>]*method="post"[^>]*action="([^"]+)"', html)
+    token = re.search(r'<input type="hidden" name="t" value="([^"]+)"', html)
+    return action[1], token[1]
+
+
 def test_page_signup_signs_owner_in_on_their_own_host(browser):
-    response = browser.post(
-        "/signup/",
-        {"name": "Noodle Bar", "slug": "noodle-bar", "owner_email": "chef@example.com",
-         "password": OWNER_PASSWORD},
-    )
-    assert response.status_code == 302
-    handoff_url = response["Location"]
-    assert handoff_url.startswith("http://noodle-bar.localhost:8000/console/handoff/?t=")
+    response = browser.post("/signup/", SIGNUP)
+
+    # An auto-submitted POST form to the mall's host, not a redirect with the token.
+    assert response.status_code == 200
+    assert not response.has_header("Location")
+    assert "no-store" in response["Cache-Control"]
+    action, token = handoff_form(response)
+    assert action == "http://noodle-bar.localhost:8000/console/handoff/"
+    assert "document.getElementById(\"handoff\").submit()" in response.content.decode()
+    # The token is in no URL: no link, form action or source on the page carries it.
+    urls = re.findall(r'(?:href|action|src)="([^"]*)"', response.content.decode())
+    assert urls and not [url for url in urls if token in url or "t=" in url]
 
     mall = Client(HTTP_HOST="noodle-bar.localhost")
-    path = handoff_url.split("localhost:8000", 1)[1]
-    landed = mall.get(path)
+    landed = mall.post("/console/handoff/", {"t": token}, HTTP_ORIGIN="http://localhost:8000")
     assert landed.status_code == 302
     assert landed["Location"] == "/console/"
     console = mall.get("/console/")
     assert console.status_code == 200
     assert "Noodle Bar" in console.content.decode()
 
-    # the link works once only, and only on its own mall
-    assert Client(HTTP_HOST="noodle-bar.localhost").get(path)["Location"].startswith(
+    # The token works once only.
+    replay = Client(HTTP_HOST="noodle-bar.localhost")
+    assert replay.post("/console/handoff/", {"t": token})["Location"].startswith(
         "/console/login/"
     )
+    assert replay.get("/console/").status_code == 302
+
+
+def test_the_handoff_token_is_not_accepted_in_a_query_string(browser):
+    _, token = handoff_form(browser.post("/signup/", SIGNUP))
+    mall = Client(HTTP_HOST="noodle-bar.localhost")
+
+    assert mall.get(f"/console/handoff/?{urlencode({'t': token})}").status_code == 405
+    assert mall.get("/console/").status_code == 302
+    # Still unused: the POST signs in.
+    assert mall.post("/console/handoff/", {"t": token})["Location"] == "/console/"
+
+
+def test_a_forged_handoff_token_is_refused(browser):
+    _, token = handoff_form(browser.post("/signup/", SIGNUP))
+    mall = Client(HTTP_HOST="noodle-bar.localhost")
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+
+    assert mall.post("/console/handoff/", {"t": forged})["Location"].startswith(
+        "/console/login/"
+    )
+    assert mall.post("/console/handoff/", {})["Location"].startswith("/console/login/")
+    assert mall.get("/console/").status_code == 302
 
 
 def test_handoff_token_for_one_mall_is_refused_by_another(browser, make_merchant):
     other = make_merchant().merchant
-    response = browser.post(
-        "/signup/",
-        {"name": "Noodle Bar", "slug": "noodle-bar", "owner_email": "chef@example.com",
-         "password": OWNER_PASSWORD},
-    )
-    path = response["Location"].split("localhost:8000", 1)[1]
+    _, token = handoff_form(browser.post("/signup/", SIGNUP))
     stranger = Client(HTTP_HOST=other.primary_host.split(":")[0])
-    assert stranger.get(path)["Location"].startswith("/console/login/")
+    assert stranger.post("/console/handoff/", {"t": token})["Location"].startswith(
+        "/console/login/"
+    )
     assert stranger.get("/console/").status_code == 302
 
 

@@ -11,6 +11,9 @@ import shutil
 
 import pytest
 
+# The WeChat simulator of the payment tests, so a shopper can pay in the browser too.
+from tests.payments.conftest import sub_merchant, wechat_settings, wechat_sim  # noqa: F401
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",

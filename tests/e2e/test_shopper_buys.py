@@ -1,14 +1,18 @@
-"""A shopper on a phone finds a product, picks a spec, signs in and places an order."""
+"""A shopper on a phone finds a product, picks a spec, signs in, places an order and pays;
+a merchant signs up and lands in their new mall's console."""
 
 import pytest
 from django.db import connection
 
 from storefront.catalog.models import Product, Sku
 from storefront.orders.models import Order, OrderStatus
+from storefront.payments.models import Payment
 from storefront.shoppers.senders import MemoryCodeSender
 from tenants import services as tenant_services
 from tenants.demo import demo_catalogue_seed
+from tenants.wechat_binding import binding_save
 from tests.conftest import OWNER_PASSWORD, ensure_default_plan
+from tests.payments.conftest import sim_pay
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("committed_cleanup")]
 
@@ -16,7 +20,7 @@ PHONE = "13912345678"
 
 
 @pytest.fixture
-def e2e_mall(live_server, settings, tmp_path):
+def e2e_mall(live_server, settings, tmp_path, wechat_settings, sub_merchant):
     port = live_server.url.rsplit(":", 1)[1]
     settings.PLATFORM_DOMAIN = f"localhost:{port}"
     settings.PLATFORM_SCHEME = "http"
@@ -27,6 +31,8 @@ def e2e_mall(live_server, settings, tmp_path):
     merchant = tenant_services.merchant_signup(
         name="E2E Mall", slug="e2e-mall", owner_email="o@example.com", password=OWNER_PASSWORD
     ).merchant
+    binding_save(merchant=merchant, sub_mchid=sub_merchant["sub_mchid"],
+                 sub_appid=sub_merchant["sub_appid"])
     connection.set_tenant(merchant)
     demo_catalogue_seed()
     dress = Product.objects.get(title__contains="连衣裙")
@@ -40,7 +46,7 @@ def e2e_mall(live_server, settings, tmp_path):
     connection.set_schema_to_public()
 
 
-def test_shopper_finds_picks_a_spec_and_orders(e2e_mall, phone):
+def test_shopper_finds_picks_a_spec_orders_and_pays(e2e_mall, phone, wechat_sim):
     base, merchant, dress, sold_out = e2e_mall
     page = phone
 
@@ -89,4 +95,41 @@ def test_shopper_finds_picks_a_spec_and_orders(e2e_mall, phone):
     assert line.unit_price_fen == dress.base_price_fen
     assert Sku.objects.get(pk=line.sku_id).stock == 49
     assert page.locator("#pay-order").is_visible()
+    assert not Payment.objects.exists()  # showing the order started nothing
+
+    # Pay now (a POST): on a phone outside WeChat, WeChat Pay's H5 cashier.
+    page.click("#pay-order")
+    page.wait_for_selector("#open-cashier")
+    payment = Payment.objects.get(order=order)
+    assert payment.channel == "h5"
+    # The shopper confirms in WeChat's cashier; the page notices the callback's result.
+    sim_pay(wechat_sim[0], payment)
+    page.wait_for_url(f"**/orders/{number}/")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
     connection.set_schema_to_public()
+
+
+def test_merchant_signs_up_and_lands_in_the_new_malls_console(live_server, settings, browser):
+    port = live_server.url.rsplit(":", 1)[1]
+    settings.PLATFORM_DOMAIN = f"localhost:{port}"
+    settings.PLATFORM_SCHEME = "http"
+    ensure_default_plan()
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    try:
+        page.goto(f"http://localhost:{port}/signup/")
+        page.fill("input[name=name]", "Tea House")
+        page.fill("input[name=slug]", "tea-house")
+        page.fill("input[name=owner_email]", "boss@example.com")
+        page.fill("input[name=password]", OWNER_PASSWORD)
+        with page.expect_request("**/console/handoff/") as handoff:
+            page.click("button[type=submit]")
+        # The token travels in the POST body, never in a URL.
+        assert handoff.value.method == "POST" and "?" not in handoff.value.url
+        page.wait_for_url(f"http://tea-house.localhost:{port}/console/")
+        assert "Tea House" in page.content()
+        assert "boss@example.com" in page.content()
+    finally:
+        context.close()

@@ -208,3 +208,19 @@ def test_a_shopper_id_means_another_person_on_another_mall(mall, other_mall):
     finally:
         connection.set_tenant(mall)
     assert response.status_code == 302
+
+
+def test_a_forged_forwarded_for_does_not_reset_the_code_limit(mall, outbox, settings):
+    settings.SHOPPER_CODE_IP_RATE = "2/hour"
+    client = host_client(mall)
+    address = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
+    statuses = [
+        client.post(
+            "/login/", {"action": "send", "phone": number}, REMOTE_ADDR=address,
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{attempt}",
+        ).status_code
+        for attempt, number in enumerate(("13900000001", "13900000002", "13900000003"))
+    ]
+
+    assert statuses == [200, 200, 429]
+    assert LoginCode.objects.count() == 2
