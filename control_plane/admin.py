@@ -1,14 +1,27 @@
 """The platform admin (/admin/ on the platform host), a face over the shared domain apps:
 merchants with status, host and dates, suspended and reactivated through the tenants
-services; plans."""
+services; WeChat Pay bindings approved or rejected (with a reason) through the binding
+service; plans."""
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.postgres.aggregates import StringAgg
+from django.db.models import OuterRef, Subquery
+from django.template.response import TemplateResponse
 
 from billing.models import Plan
 from core.actors import Actor
 from core.errors import DomainError
-from tenants import services
-from tenants.models import Domain, Merchant, MerchantStatusChange, SpareSchema
+from tenants import services, wechat_binding
+from tenants.models import (
+    Domain,
+    Merchant,
+    MerchantStatusChange,
+    SpareSchema,
+    WeChatBinding,
+    WeChatBindingStatusChange,
+)
 
 
 class DomainInline(admin.TabularInline):
@@ -16,16 +29,23 @@ class DomainInline(admin.TabularInline):
     extra = 0
 
 
-class StatusChangeInline(admin.TabularInline):
-    model = MerchantStatusChange
-    fk_name = "merchant"
+class HistoryInline(admin.TabularInline):
+    """A state machine's audit rows (core.models.StateChange), read-only as the database
+    keeps them."""
+
     extra = 0
     can_delete = False
     readonly_fields = ["from_status", "to_status", "actor", "reason", "reference",
                        "created_at"]
+    fields = readonly_fields
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+class StatusChangeInline(HistoryInline):
+    model = MerchantStatusChange
+    fk_name = "merchant"
 
 
 @admin.register(Merchant)
@@ -78,6 +98,95 @@ class MerchantAdmin(admin.ModelAdmin):
     @admin.action(description="Reactivate selected malls")
     def reactivate(self, request, queryset):
         self._apply(request, queryset, services.merchant_reactivate, "reactivated")
+
+
+class BindingChangeInline(HistoryInline):
+    model = WeChatBindingStatusChange
+    fk_name = "binding"
+
+
+class BindingReviewForm(forms.Form):
+    reason = forms.CharField(max_length=200, required=False,
+                             widget=forms.TextInput(attrs={"size": 80}))
+
+    def __init__(self, *args, reason_required: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].required = reason_required
+
+
+@admin.register(WeChatBinding)
+class WeChatBindingAdmin(admin.ModelAdmin):
+    """A mall's claim to a sub-merchant number waits here (filter: pending) for an admin to
+    check it against the applyment records and approve or reject it. Read-only otherwise:
+    the owner edits the binding in the console, the app secret is never shown."""
+
+    list_display = ["merchant", "sub_mchid", "status", "also_claimed_by", "sub_appid",
+                    "miniprogram_appid", "verified_at", "updated_at"]
+    list_filter = ["status"]
+    search_fields = ["sub_mchid", "merchant__slug", "merchant__name"]
+    fields = ["merchant", "sub_mchid", "sub_appid", "miniprogram_appid", "status",
+              "profit_sharing_max_ratio_bp", "verified_at", "updated_at"]
+    readonly_fields = fields
+    inlines = [BindingChangeInline]
+    actions = ["approve", "reject"]
+
+    def get_queryset(self, request):
+        others = (
+            WeChatBinding.objects.filter(sub_mchid=OuterRef("sub_mchid"))
+            .exclude(pk=OuterRef("pk")).order_by().values("sub_mchid")
+            .annotate(slugs=StringAgg("merchant__slug", ", ", order_by="merchant__slug"))
+            .values("slugs")
+        )
+        return (
+            super().get_queryset(request).select_related("merchant")
+            .annotate(other_claims=Subquery(others))
+        )
+
+    def has_add_permission(self, request):
+        return False  # the mall's owner claims a number in the console
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # reject instead: the history stays
+
+    @admin.display(description="Also claimed by")
+    def also_claimed_by(self, obj):
+        return obj.other_claims or ""
+
+    def _review(self, request, queryset, *, service, verb: str, reason_required: bool):
+        """Actions go through a confirmation page that shows each claim and asks for the
+        reason; the number shown there is the one approved or rejected."""
+        form = BindingReviewForm(request.POST if "apply" in request.POST else None,
+                                 reason_required=reason_required)
+        if form.is_valid():
+            done = 0
+            actor = Actor.platform_admin(request.user.pk)
+            for binding in queryset.order_by("pk"):
+                try:
+                    service(binding=binding, actor=actor, reason=form.cleaned_data["reason"],
+                            sub_mchid=request.POST.get(f"sub_mchid_{binding.pk}", ""))
+                    done += 1
+                except DomainError as exc:
+                    self.message_user(request, f"{binding}: {exc.message}", messages.ERROR)
+            if done:
+                self.message_user(request, f"{done} binding(s) {verb}.", messages.SUCCESS)
+            return None
+        return TemplateResponse(request, "admin/tenants/wechatbinding/review.html", {
+            **self.admin_site.each_context(request),
+            "title": f"{verb.capitalize()} WeChat Pay bindings",
+            "opts": self.model._meta, "bindings": queryset.order_by("pk"), "form": form,
+            "action": request.POST.get("action", ""), "verb": verb,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        })
+
+    @admin.action(description="Approve selected bindings (payments start)")
+    def approve(self, request, queryset):
+        return self._review(request, queryset, service=wechat_binding.binding_approve,
+                            verb="approved", reason_required=False)
+
+    @admin.action(description="Reject selected bindings (with a reason for the owner)")
+    def reject(self, request, queryset):
+        return self._review(request, queryset, service=wechat_binding.binding_reject,
+                            verb="rejected", reason_required=True)
 
 
 @admin.register(SpareSchema)

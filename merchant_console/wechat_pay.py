@@ -1,5 +1,7 @@
 """Connecting the mall to WeChat Pay: the owner enters the sub-merchant number and app ids;
-the platform verifies them with WeChat before saving. The app secret is write-only."""
+the platform verifies them with WeChat before saving, and a platform admin approves the
+claim before shoppers can pay. The page and the API show the review status and, for a
+rejected claim, the admin's reason. The app secret is write-only."""
 
 from __future__ import annotations
 
@@ -15,11 +17,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from control_plane.api_schema import error_responses, staff_errors
+from core.actors import Actor
 from core.errors import DomainError
 from merchant_console.api.permissions import StaffApiMixin
-from tenants.models import Merchant, WeChatBinding
+from tenants.models import BindingStatus
 from tenants.selectors import merchant_current
-from tenants.wechat_binding import binding_save
+from tenants.wechat_binding import binding_of_merchant, binding_save
 
 
 class WeChatPayForm(forms.Form):
@@ -34,16 +37,12 @@ class WeChatPayForm(forms.Form):
     )
 
 
-def _binding(merchant: Merchant) -> WeChatBinding | None:
-    return WeChatBinding.objects.filter(merchant=merchant).first()
-
-
 @login_required(login_url="console:login")
 def wechat_pay_page(request):
     if not request.user.is_superuser:
         raise PermissionDenied  # payments settings are the owner's
     merchant = merchant_current()
-    binding = _binding(merchant)
+    binding = binding_of_merchant(merchant)
     initial = {}
     if binding:
         initial = {"sub_mchid": binding.sub_mchid, "sub_appid": binding.sub_appid,
@@ -53,9 +52,11 @@ def wechat_pay_page(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            binding_save(merchant=merchant, sub_mchid=data["sub_mchid"],
-                         sub_appid=data["sub_appid"], miniprogram_appid=data["miniprogram_appid"],
-                         app_secret=data["app_secret"] or None)
+            saved = binding_save(
+                merchant=merchant, actor=Actor.staff(request.user.pk),
+                sub_mchid=data["sub_mchid"], sub_appid=data["sub_appid"],
+                miniprogram_appid=data["miniprogram_appid"], app_secret=data["app_secret"] or None,
+            )
         except DomainError as exc:
             for field, errors in exc.fields.items():
                 for error in errors:
@@ -64,7 +65,11 @@ def wechat_pay_page(request):
                 form.add_error(None, exc.message)
             status = exc.status
         else:
-            messages.success(request, _("WeChat Pay is connected."))
+            if saved.status == BindingStatus.APPROVED:
+                messages.success(request, _("WeChat Pay is connected."))
+            else:
+                messages.success(request, _("WeChat confirmed the account. Shoppers can pay "
+                                            "once a platform admin approves it."))
             return redirect("console:wechat-pay")
     return render(request, "console/wechat_pay.html",
                   {"form": form, "binding": binding}, status=status)
@@ -81,21 +86,26 @@ class BindingOutput(serializers.Serializer):
     sub_mchid = serializers.CharField()
     sub_appid = serializers.CharField()
     miniprogram_appid = serializers.CharField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=BindingStatus.choices,
+                                     help_text="pending until a platform admin approves it")
+    status_reason = serializers.CharField(allow_null=True,
+                                          help_text="why: a rejection's reason, say")
+    status_changed_at = serializers.DateTimeField(allow_null=True)
     has_app_secret = serializers.BooleanField()
     profit_sharing_max_ratio_bp = serializers.IntegerField(allow_null=True)
     verified_at = serializers.DateTimeField(allow_null=True)
 
 
 class WeChatPayBindingApi(StaffApiMixin, APIView):
-    """The mall's WeChat Pay binding (owner only). The app secret is never returned."""
+    """The mall's WeChat Pay binding (owner only). The app secret is never returned. A new
+    or changed sub-merchant number is pending until a platform admin approves it."""
 
     owner_only = True
 
     @extend_schema(responses={200: BindingOutput, **error_responses(
         {403: "not the mall's owner", 404: "not connected yet"})})
     def get(self, request):
-        binding = _binding(merchant_current())
+        binding = binding_of_merchant(merchant_current())
         if binding is None:
             raise exceptions.NotFound("Not connected yet.")
         return Response(BindingOutput(binding).data)
@@ -104,7 +114,6 @@ class WeChatPayBindingApi(StaffApiMixin, APIView):
         request=BindingInput,
         responses={200: BindingOutput, **staff_errors(400),
                    **error_responses({403: "not the mall's owner",
-                                      409: "sub-merchant bound to another mall",
                                       422: "WeChat Pay did not confirm the account",
                                       502: "WeChat Pay answered with an error",
                                       503: "WeChat Pay is not reachable or not set up"})},
@@ -113,10 +122,11 @@ class WeChatPayBindingApi(StaffApiMixin, APIView):
         data = BindingInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        binding = binding_save(
-            merchant=merchant_current(), sub_mchid=values["sub_mchid"],
-            sub_appid=values.get("sub_appid", ""),
+        merchant = merchant_current()
+        binding_save(
+            merchant=merchant, actor=Actor.staff(request.user.pk),
+            sub_mchid=values["sub_mchid"], sub_appid=values.get("sub_appid", ""),
             miniprogram_appid=values.get("miniprogram_appid", ""),
             app_secret=values.get("app_secret") or None,
         )
-        return Response(BindingOutput(binding).data)
+        return Response(BindingOutput(binding_of_merchant(merchant)).data)

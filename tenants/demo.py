@@ -1,6 +1,7 @@
 """The demo mall of `make run`: a few goods with specs and pictures, shipping, a discount,
 and (when WeChat Pay is configured) a bound sub-merchant, all made through the same
-services staff use. Run once; a second `make run` finds the mall and leaves it alone."""
+services staff and platform admins use. Run once; a second `make run` finds the mall and
+leaves it alone."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import schema_context
 from PIL import Image, ImageDraw
 
+from core.actors import Actor
 from storefront.catalog import services as catalog
 from storefront.catalog.models import Product
 from storefront.catalog.services import SpecDimensionInput
 from storefront.orders.models import DiscountRule, ShippingRegionFee, ShippingTemplate
 from tenants import wechatpay_gateway
 from tenants.models import Merchant, WeChatBinding
-from tenants.wechat_binding import binding_save
+from tenants.wechat_binding import binding_approve, binding_save
 
 GOODS = [
     # title, subtitle, category, base price (fen), colour, dimensions {name: values}
@@ -64,10 +66,14 @@ def demo_catalogue_seed() -> None:
 
 def demo_mall_seed(*, merchant: Merchant, sub_mchid: str = "", sub_appid: str = "") -> None:
     """Bind the demo mall to a (simulated) sub-merchant if it is not bound yet, and fill
-    an empty catalogue."""
+    an empty catalogue. The simulator's sub-merchant is the platform's own, so the system
+    approves the claim, as a platform admin would, and `make run` can take payments."""
     already_bound = WeChatBinding.objects.filter(merchant=merchant).exists()
     if sub_mchid and sub_appid and wechatpay_gateway.is_configured() and not already_bound:
-        binding_save(merchant=merchant, sub_mchid=sub_mchid, sub_appid=sub_appid)
+        binding = binding_save(merchant=merchant, actor=Actor.system(), sub_mchid=sub_mchid,
+                               sub_appid=sub_appid)
+        binding_approve(binding=binding, sub_mchid=sub_mchid, actor=Actor.system(),
+                        reason="the demo mall of make run, on the simulator's sub-merchant")
     with schema_context(merchant.schema_name):
         if not Product.objects.exists():
             demo_catalogue_seed()

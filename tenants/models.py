@@ -88,9 +88,13 @@ class SpareSchema(models.Model):
 
 
 class BindingStatus(models.TextChoices):
-    UNVERIFIED = "unverified", "Not verified"
-    VERIFIED = "verified", "Verified"
-    FAILED = "failed", "Verification failed"
+    """Whether a platform admin has accepted the mall's claim to the sub-merchant. WeChat
+    only confirms that the number belongs to the platform's service provider, not that it
+    belongs to this mall, so payments and payouts wait for an approval."""
+
+    PENDING = "pending", "Pending approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
 
 
 class WeChatBinding(models.Model):
@@ -98,18 +102,19 @@ class WeChatBinding(models.Model):
     service-provider account, and the app ids of its official account / mini-program.
 
     Secrets (the official account's app secret) are stored encrypted (tenants.secrets) and
-    are never shown back; staff can only replace them.
+    are never shown back; staff can only replace them. Several malls may claim one number;
+    only one binding per number can be approved (a partial unique constraint).
     """
 
     merchant = models.OneToOneField(
         Merchant, on_delete=models.CASCADE, related_name="wechat_binding"
     )
-    sub_mchid = models.CharField(max_length=16, unique=True)
+    sub_mchid = models.CharField(max_length=16, db_index=True)
     sub_appid = models.CharField(max_length=32, blank=True, help_text="Official account app id")
     miniprogram_appid = models.CharField(max_length=32, blank=True)
     app_secret_encrypted = models.TextField(blank=True)
     status = models.CharField(
-        max_length=12, choices=BindingStatus.choices, default=BindingStatus.UNVERIFIED
+        max_length=12, choices=BindingStatus.choices, default=BindingStatus.PENDING
     )
     # From WeChat: the largest share of an order that may be profit-shared, basis points.
     profit_sharing_max_ratio_bp = models.PositiveIntegerField(null=True, blank=True)
@@ -117,9 +122,31 @@ class WeChatBinding(models.Model):
     last_error = models.CharField(max_length=300, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sub_mchid"], condition=models.Q(status=BindingStatus.APPROVED),
+                name="tenants_binding_one_approved_per_sub_mchid",
+            ),
+        ]
+
     def __str__(self) -> str:
         return f"{self.merchant.slug}: {self.sub_mchid}"
 
     @property
     def has_app_secret(self) -> bool:
         return bool(self.app_secret_encrypted)
+
+
+class WeChatBindingStatusChange(StateChange):
+    """Append-only audit trail of a binding's review: the owner's claims (staff), a platform
+    admin's approvals and rejections with the reason."""
+
+    binding = models.ForeignKey(
+        WeChatBinding, on_delete=models.PROTECT, related_name="status_changes"
+    )
+    from_status = models.CharField(max_length=12, choices=BindingStatus.choices, blank=True)
+    to_status = models.CharField(max_length=12, choices=BindingStatus.choices)
+
+    class Meta(StateChange.Meta):
+        ordering = ["-created_at", "-id"]

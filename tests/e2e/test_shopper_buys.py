@@ -10,9 +10,8 @@ from storefront.payments.models import Payment
 from storefront.shoppers.senders import MemoryCodeSender
 from tenants import services as tenant_services
 from tenants.demo import demo_catalogue_seed
-from tenants.wechat_binding import binding_save
 from tests.conftest import OWNER_PASSWORD, ensure_default_plan
-from tests.payments.conftest import sim_pay
+from tests.payments.conftest import bind_approved, sim_pay
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("committed_cleanup")]
 
@@ -31,8 +30,7 @@ def e2e_mall(live_server, settings, tmp_path, wechat_settings, sub_merchant):
     merchant = tenant_services.merchant_signup(
         name="E2E Mall", slug="e2e-mall", owner_email="o@example.com", password=OWNER_PASSWORD
     ).merchant
-    binding_save(merchant=merchant, sub_mchid=sub_merchant["sub_mchid"],
-                 sub_appid=sub_merchant["sub_appid"])
+    bind_approved(merchant, sub_merchant)
     connection.set_tenant(merchant)
     demo_catalogue_seed()
     dress = Product.objects.get(title__contains="连衣裙")

@@ -83,16 +83,25 @@ def test_user_openid(server, appid: str, key: str = "alice") -> str:
     return next(user["openid"] for user in users.json() if user["key"] == key)
 
 
+def bind_approved(merchant, sub_merchant: dict, **fields):
+    """Claim the simulator's sub-merchant for `merchant` and approve it, as the owner and a
+    platform admin would."""
+    from core.actors import Actor
+    from tenants.wechat_binding import binding_approve, binding_save
+
+    binding = binding_save(merchant=merchant, actor=Actor.system(),
+                           sub_mchid=sub_merchant["sub_mchid"],
+                           sub_appid=sub_merchant["sub_appid"], **fields)
+    return binding_approve(binding=binding, sub_mchid=binding.sub_mchid, actor=Actor.system())
+
+
 @pytest.fixture
 def paying_mall(wechat_settings, wechat_sim, sub_merchant):
     """Returns a function that readies a mall (active schema) with a bound sub-merchant, a
     SKU and a shopper signed in with WeChat; gives (merchant, sku, shopper, address)."""
-    from tenants.wechat_binding import binding_save
-
     def _ready(merchant):
         connection.set_schema_to_public()
-        binding_save(merchant=merchant, sub_mchid=sub_merchant["sub_mchid"],
-                     sub_appid=sub_merchant["sub_appid"])
+        bind_approved(merchant, sub_merchant)
         connection.set_tenant(merchant)
         ShippingTemplateFactory(default_fee_fen=0, free_above_fen=0)
         sku = SkuFactory(price_fen=2990, stock=20)

@@ -3,6 +3,7 @@ import io
 import pytest
 from django.db import connection
 
+from core.actors import Actor
 from core.errors import DomainError
 from storefront.orders.services import CheckoutItem, order_place
 from storefront.payments import services
@@ -19,10 +20,10 @@ def test_binding_is_verified_with_wechat_and_secret_encrypted(
 ):
     merchant = make_merchant().merchant
     binding = binding_save(
-        merchant=merchant, sub_mchid=sub_merchant["sub_mchid"],
+        merchant=merchant, actor=Actor.staff(1), sub_mchid=sub_merchant["sub_mchid"],
         sub_appid=sub_merchant["sub_appid"], app_secret="0123456789abcdef0123456789abcdef",
     )
-    assert binding.status == "verified"
+    assert binding.status == "pending"  # until a platform admin approves it
     assert binding.profit_sharing_max_ratio_bp == sub_merchant["max_ratio"]
     assert "0123456789abcdef" not in binding.app_secret_encrypted
     assert secret_decrypt(binding.app_secret_encrypted) == "0123456789abcdef0123456789abcdef"
@@ -31,7 +32,8 @@ def test_binding_is_verified_with_wechat_and_secret_encrypted(
 def test_unknown_sub_merchant_is_refused_and_nothing_saved(make_merchant, wechat_settings):
     merchant = make_merchant().merchant
     with pytest.raises(DomainError) as excinfo:
-        binding_save(merchant=merchant, sub_mchid="1999999999", sub_appid="wx" + "a" * 16)
+        binding_save(merchant=merchant, actor=Actor.staff(1), sub_mchid="1999999999",
+                     sub_appid="wx" + "a" * 16)
     assert excinfo.value.status == 422
     assert not WeChatBinding.objects.exists()
 
@@ -50,7 +52,7 @@ def test_binding_input_is_validated(make_merchant, wechat_settings, sub_merchant
     arguments = {"sub_mchid": sub_merchant["sub_mchid"], "sub_appid": sub_merchant["sub_appid"]}
     arguments.update(fields)
     with pytest.raises(DomainError) as excinfo:
-        binding_save(merchant=merchant, **arguments)
+        binding_save(merchant=merchant, actor=Actor.staff(1), **arguments)
     assert bad in excinfo.value.fields
     assert not WeChatBinding.objects.exists()
 
@@ -107,7 +109,7 @@ def test_secrets_rotate_to_a_new_key(make_merchant, wechat_settings, sub_merchan
 
     merchant = make_merchant().merchant
     binding_save(
-        merchant=merchant, sub_mchid=sub_merchant["sub_mchid"],
+        merchant=merchant, actor=Actor.staff(1), sub_mchid=sub_merchant["sub_mchid"],
         sub_appid=sub_merchant["sub_appid"], app_secret="f" * 32,
     )
     old_key = settings.SECRETS_ENCRYPTION_KEYS[0]

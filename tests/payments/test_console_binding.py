@@ -23,7 +23,7 @@ def test_owner_connects_wechat_pay_from_the_page(owner, mall, wechat_settings, s
     })
     assert response.status_code == 302
     binding = WeChatBinding.objects.get(merchant=mall)
-    assert binding.status == "verified"
+    assert binding.status == "pending"
     page = owner.get("/console/wechat-pay/").content.decode()
     assert sub_merchant["sub_mchid"] in page
     assert SECRET not in page
