@@ -1,12 +1,20 @@
 """One DRF exception handler: every API error is JSON {code, message, fields}."""
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from control_plane.uploads import UploadTooLarge
 from core.errors import DomainError
+from storefront.catalog.images import size_label
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "request_too_large"
 
 
 def _messages(value) -> list[str]:
@@ -31,7 +39,9 @@ def api_exception_handler(exc, context):
         return Response(
             {"code": exc.code, "message": exc.message, "fields": exc.fields}, status=exc.status
         )
-    if isinstance(exc, Http404):
+    if isinstance(exc, RequestDataTooBig):
+        exc = _request_too_large(exc, context)
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
@@ -53,3 +63,20 @@ def api_exception_handler(exc, context):
     code = detail.code if hasattr(detail, "code") else getattr(exc, "default_code", "error")
     response.data = {"code": str(code), "message": str(detail), "fields": {}}
     return response
+
+
+def _request_too_large(exc: RequestDataTooBig, context) -> RequestTooLarge:
+    """Django refused the body (our upload cap, or DATA_UPLOAD_MAX_MEMORY_SIZE); it is
+    marked unreadable, so nothing parses it again while answering."""
+    _mark_body_unreadable(context)
+    if isinstance(exc, UploadTooLarge):
+        return RequestTooLarge(str(exc))
+    return RequestTooLarge(
+        f"The form fields are larger than {size_label(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)}."
+    )
+
+
+def _mark_body_unreadable(context) -> None:
+    django_request = getattr(context.get("request"), "_request", None)
+    if django_request is not None:
+        django_request._mark_post_parse_error()

@@ -251,6 +251,20 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+# Upload caps: a request body over UPLOAD_MAX_REQUEST_BYTES is refused before it is read
+# (control_plane.uploads; default: six 5 MB photos and the form around them), an image over
+# UPLOAD_MAX_IMAGE_BYTES with a 400 naming its field (storefront.catalog.images); fields
+# other than files are capped by DATA_UPLOAD_MAX_MEMORY_SIZE.
+UPLOAD_MAX_IMAGE_BYTES = env.int("UPLOAD_MAX_IMAGE_BYTES", default=5 * 2**20)
+UPLOAD_MAX_REQUEST_BYTES = env.int(
+    "UPLOAD_MAX_REQUEST_BYTES", default=6 * UPLOAD_MAX_IMAGE_BYTES + 2**20
+)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=int(2.5 * 2**20))
+FILE_UPLOAD_HANDLERS = [
+    "control_plane.uploads.RequestSizeCapHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 LOGIN_URL = "/console/login/"
 # No SESSION_COOKIE_DOMAIN / CSRF_COOKIE_DOMAIN: cookies stay host-only, and each tenant

@@ -10,7 +10,13 @@ from storefront.catalog import services
 from storefront.catalog.errors import ImageInvalid
 from storefront.catalog.models import Product, ProductImage, Sku
 from tests.catalog.conftest import catalog_state, make_product
-from tests.factories.catalog import image_bytes, image_upload
+from tests.factories.catalog import (
+    assert_no_metadata,
+    image_bytes,
+    image_upload,
+    noise_png,
+    phone_photo,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -26,11 +32,8 @@ def dress(category):
     return make_product(category, dimensions=[("颜色", ["红", "蓝"])])
 
 
-def test_upload_stores_the_original_and_a_square_thumbnail(staff_client, dress, mall,
-                                                           media_root):
+def test_upload_stores_the_image_and_a_square_thumbnail(staff_client, dress, mall, media_root):
     upload = image_upload("我的照片.jpg", size=(1200, 800))
-    original_bytes = upload.read()
-    upload.seek(0)
 
     response = staff_client.post(f"{API}/products/{dress.pk}/images/", {"image": upload})
 
@@ -48,7 +51,9 @@ def test_upload_stores_the_original_and_a_square_thumbnail(staff_client, dress, 
     assert "我的照片" not in image.image.name
     assert image.thumbnail.name.startswith("products/thumbs/")
     schema_root = media_root / mall.schema_name
-    assert (schema_root / image.image.name).read_bytes() == original_bytes
+    with Image.open(schema_root / image.image.name) as stored:  # re-encoded, same picture
+        assert (stored.format, stored.size, stored.getpixel((600, 400))[0] > 180) == (
+            "JPEG", (1200, 800), True)
     with Image.open(schema_root / image.thumbnail.name) as thumb:
         assert (thumb.format, thumb.size, thumb.mode) == ("JPEG", (400, 400), "RGB")
     dress.refresh_from_db()
@@ -78,6 +83,55 @@ def test_webp_is_accepted(dress):
         upload=SimpleUploadedFile("a.webp", image_bytes(fmt="WEBP"), content_type="image/webp"),
     )
     assert image.image.name.endswith(".webp")
+
+
+@pytest.mark.parametrize(("fmt", "extension"), [("JPEG", "jpg"), ("PNG", "png"),
+                                                ("WEBP", "webp")])
+def test_a_phone_photo_is_stored_and_served_without_its_metadata(
+    staff_client, dress, mall, media_root, fmt, extension
+):
+    """GPS position, phone make, XMP and comment are gone, the orientation is applied (the
+    60×40 photo held sideways is stored 40×60), the format is kept."""
+    response = staff_client.post(f"{API}/products/{dress.pk}/images/",
+                                 {"image": phone_photo(f"IMG.{extension}", fmt=fmt)})
+
+    assert response.status_code == 201, response.content
+    image = ProductImage.objects.get()
+    served = response.json()["image"].split(f"/media/{mall.schema_name}/", 1)[1]
+    assert served == image.image.name and served.endswith(f".{extension}")
+    stored = assert_no_metadata((media_root / mall.schema_name / served).read_bytes())
+    assert (stored.format, stored.size) == (fmt, (40, 60))
+    thumbnail = (media_root / mall.schema_name / image.thumbnail.name).read_bytes()
+    assert assert_no_metadata(thumbnail).size == (400, 400)
+
+
+def test_the_image_cap_is_a_setting_and_named_in_the_error(staff_client, dress, media_root,
+                                                           settings):
+    settings.UPLOAD_MAX_IMAGE_BYTES = 2**20
+    before = catalog_state()
+
+    response = staff_client.post(f"{API}/products/{dress.pk}/images/", {"image": noise_png()})
+
+    assert response.status_code == 400
+    assert response.json() == {"code": "image_invalid", "message": "The image is larger than 1 MB.",
+                               "fields": {"image": ["The image is larger than 1 MB."]}}
+    assert catalog_state() == before
+    assert _files(media_root) == []
+
+
+def test_a_request_over_the_upload_cap_is_refused_before_it_is_read(
+    staff_client, dress, media_root, settings
+):
+    settings.UPLOAD_MAX_REQUEST_BYTES = 2**20
+    before = catalog_state()
+
+    response = staff_client.post(f"{API}/products/{dress.pk}/images/", {"image": noise_png()})
+
+    assert response.status_code == 400
+    assert response.json() == {"code": "request_too_large",
+                               "message": "The upload is larger than 1 MB.", "fields": {}}
+    assert catalog_state() == before
+    assert _files(media_root) == []
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from PIL import Image
 from core.actors import Actor
 from storefront.orders.after_sales import RefundItem, after_sales_request
 from storefront.orders.models import (
+    AfterSalesPhoto,
     AfterSalesRequest,
     AfterSalesStatus,
     Cart,
@@ -23,6 +24,7 @@ from storefront.orders.models import (
 from storefront.orders.services import order_mark_paid, order_ship
 from storefront.web.shopper_session import REFERRER_SESSION_KEY, SESSION_KEY
 from tests.conftest import host_client
+from tests.factories.catalog import assert_no_metadata, noise_png, phone_photo
 from tests.factories.orders import DiscountRuleFactory
 from tests.factories.shoppers import AddressFactory, ShopperFactory
 
@@ -364,6 +366,52 @@ def test_after_sales_with_photos_over_multipart(api, place, sku, media):
     detail = api.get(f"/api/v1/orders/{order.number}/").json()
     assert detail["after_sales"][0]["status"] == "requested"
     assert detail["actions"]["can_request_after_sales"] is False
+
+
+def _after_sales_with_photo(api, place, sku, photo):
+    """A paid order's after-sales request for one unit, with `photo`, over multipart."""
+    order = place((sku, 1))
+    order_mark_paid(order=order, actor=Actor.system())
+    return api.post(
+        f"/api/v1/orders/{order.number}/after-sales/",
+        {"items": json.dumps([{"order_line_id": order.lines.get().pk, "quantity": 1}]),
+         "reason": "damaged", "photos": [photo]},
+    )
+
+
+def test_an_after_sales_photo_is_stored_and_served_without_its_gps(api, place, sku, media,
+                                                                    mall):
+    response = _after_sales_with_photo(api, place, sku, phone_photo())
+
+    assert response.status_code == 201, response.json()
+    photo = AfterSalesPhoto.objects.get()
+    [url] = response.json()["photos"]
+    assert url == f"/media/{mall.schema_name}/{photo.image.name}"
+    with photo.image.open("rb") as stored:
+        image = assert_no_metadata(stored.read())
+    assert (image.format, image.size) == ("JPEG", (40, 60))  # upright
+
+
+@pytest.mark.parametrize(
+    ("setting", "body"),
+    [
+        ("UPLOAD_MAX_IMAGE_BYTES", {"code": "image_invalid",
+                                    "message": "The image is larger than 1 MB.",
+                                    "fields": {"photos": ["The image is larger than 1 MB."]}}),
+        ("UPLOAD_MAX_REQUEST_BYTES", {"code": "request_too_large",
+                                      "message": "The upload is larger than 1 MB.",
+                                      "fields": {}}),
+    ],
+)
+def test_an_oversize_after_sales_photo_is_a_clear_400(api, place, sku, media, settings,
+                                                      setting, body):
+    setattr(settings, setting, 2**20)
+
+    response = _after_sales_with_photo(api, place, sku, noise_png())
+
+    assert (response.status_code, response.json()) == (400, body)
+    assert not AfterSalesRequest.objects.exists()
+    assert not [path for path in media.rglob("*") if path.is_file()]
 
 
 def test_after_sales_over_json_without_photos(api, place, sku):
