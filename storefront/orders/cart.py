@@ -6,8 +6,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from storefront.catalog.models import Sku
-from storefront.orders.errors import CartInvalid, SkuUnavailable
+from storefront.orders.errors import CartAmountTooLarge, CartInvalid, SkuUnavailable
 from storefront.orders.models import Cart, CartLine
+from storefront.orders.pricing import order_amount_check
 from storefront.shoppers.models import Shopper
 
 MAX_QUANTITY_PER_LINE = 999
@@ -54,6 +55,18 @@ def _check_quantity(quantity: int) -> None:
         )
 
 
+def _check_goods_total(*, cart: Cart, sku_id: int, quantity: int) -> None:
+    """Refuse (400, naming the limit) a quantity that would make the cart's goods more than
+    one order can hold: the shopper learns it now, not at checkout."""
+    others = (
+        CartLine.objects.filter(cart=cart, sku__is_active=True, sku__product__is_on_shelf=True)
+        .exclude(sku_id=sku_id).values_list("quantity", "sku__price_fen")
+    )
+    price = Sku.objects.filter(pk=sku_id).values_list("price_fen", flat=True).first() or 0
+    order_amount_check(sum(q * p for q, p in others) + price * quantity, field="quantity",
+                       error=CartAmountTooLarge)
+
+
 def cart_add(*, cart: Cart, sku_id: int, quantity: int) -> CartLine:
     """Add to the line of this SKU (or create it). Stock is checked at checkout, where it
     is reserved; here only obviously impossible quantities are refused."""
@@ -64,10 +77,12 @@ def cart_add(*, cart: Cart, sku_id: int, quantity: int) -> CartLine:
         if line is None:
             if cart.lines.count() >= MAX_LINES:
                 raise CartInvalid(f"A cart holds at most {MAX_LINES} different items.")
+            _check_goods_total(cart=cart, sku_id=sku.pk, quantity=quantity)
             line = CartLine.objects.create(cart=cart, sku=sku, quantity=quantity)
         else:
             new_quantity = line.quantity + quantity
             _check_quantity(new_quantity)
+            _check_goods_total(cart=cart, sku_id=sku.pk, quantity=new_quantity)
             line.quantity = new_quantity
             line.save(update_fields=["quantity"])
     return line
@@ -79,6 +94,7 @@ def cart_set_quantity(*, cart: Cart, sku_id: int, quantity: int) -> CartLine | N
         CartLine.objects.filter(cart=cart, sku_id=sku_id).delete()
         return None
     _check_quantity(quantity)
+    _check_goods_total(cart=cart, sku_id=sku_id, quantity=quantity)
     updated = CartLine.objects.filter(cart=cart, sku_id=sku_id).update(quantity=quantity)
     if not updated:
         return cart_add(cart=cart, sku_id=sku_id, quantity=quantity)

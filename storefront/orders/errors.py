@@ -45,6 +45,18 @@ class CheckoutInvalid(InvalidInput):
     code = "checkout_invalid"
 
 
+class AmountTooLarge(CheckoutInvalid):
+    """The order would come to more than its amounts can hold (pricing.MAX_ORDER_FEN)."""
+
+    code = "amount_too_large"
+
+
+class CartAmountTooLarge(CartInvalid):
+    """The cart's goods would come to more than one order can hold."""
+
+    code = "amount_too_large"
+
+
 class PriceChanged(DomainError):
     code = "price_changed"
     status = 409

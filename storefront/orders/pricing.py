@@ -6,7 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from storefront.catalog.models import Sku
+from storefront.orders.errors import AmountTooLarge, CartInvalid, CheckoutInvalid
 from storefront.orders.models import DiscountRule, ShippingTemplate
+
+# The most an order may come to: its fen columns (goods, total, each line's paid amount, the
+# payment's amount) are PositiveIntegerField, 2**31 - 1 at most. A larger order is refused
+# with a 400 naming this limit, before anything is written.
+MAX_ORDER_FEN = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,18 @@ class Quote:
     @property
     def total_fen(self) -> int:
         return self.goods_fen - self.discount_fen + self.shipping_fen
+
+
+def order_amount_check(
+    amount_fen: int, *, field: str = "items",
+    error: type[CheckoutInvalid] | type[CartInvalid] = AmountTooLarge,
+) -> None:
+    """Raise `error` (400) naming the limit under `field` when `amount_fen` is more than
+    one order can hold."""
+    if amount_fen > MAX_ORDER_FEN:
+        message = (f"An order can come to at most {MAX_ORDER_FEN} fen "
+                   f"(¥{MAX_ORDER_FEN // 100}.{MAX_ORDER_FEN % 100:02d}).")
+        raise error(message, fields={field: [message]})
 
 
 def _best_discount(goods_fen: int) -> DiscountRule | None:
@@ -75,9 +93,11 @@ def shipping_fee(*, goods_after_discount_fen: int, province: str | None) -> int:
 
 
 def quote_items(*, items: list[tuple[Sku, int]], province: str | None) -> Quote:
-    """Price `items` (SKU, quantity) for delivery to `province` with today's rules."""
+    """Price `items` (SKU, quantity) for delivery to `province` with today's rules.
+    Raises AmountTooLarge when the goods or the total are more than an order can hold."""
     goods = [sku.price_fen * quantity for sku, quantity in items]
     goods_fen = sum(goods)
+    order_amount_check(goods_fen)
     rule = _best_discount(goods_fen)
     discount_fen = rule.amount_off_fen if rule else 0
     shares = allocate(discount_fen, goods)
@@ -86,7 +106,9 @@ def quote_items(*, items: list[tuple[Sku, int]], province: str | None) -> Quote:
         for (sku, quantity), share in zip(items, shares, strict=True)
     ]
     shipping = shipping_fee(goods_after_discount_fen=goods_fen - discount_fen, province=province)
-    return Quote(
+    quote = Quote(
         lines=lines, goods_fen=goods_fen, discount_fen=discount_fen, shipping_fen=shipping,
         discount_rule=rule,
     )
+    order_amount_check(quote.total_fen)
+    return quote
