@@ -1,8 +1,14 @@
 """One DRF exception handler: every API error is JSON {code, message, fields}."""
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -41,6 +47,11 @@ def api_exception_handler(exc, context):
         )
     if isinstance(exc, RequestDataTooBig):
         exc = _request_too_large(exc, context)
+    elif isinstance(exc, (MultiPartParserError, TooManyFieldsSent, TooManyFilesSent)):
+        # Django's parser refused the body where DRF's parsers do not catch it: reading
+        # request.POST for the CSRF check, say. A 400 like DRF's own parse errors.
+        _mark_body_unreadable(context)
+        exc = exceptions.ParseError(f"Multipart form parse error - {exc}")
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
