@@ -69,6 +69,7 @@ TENANT_APPS = [
     "storefront.ledger",
     "storefront.orders",
     "storefront.payments",
+    "storefront.distribution",
     "storefront.notifications",
     "merchant_console",
 ]

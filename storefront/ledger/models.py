@@ -24,6 +24,7 @@ class AccountCode(models.TextChoices):
     PARTNER_PAYABLE = "partner_payable", "Payable to a profit-sharing receiver"
     DISTRIBUTOR_WITHDRAWABLE = "distributor_withdrawable", "A distributor's withdrawable balance"
     TAX_WITHHELD = "tax_withheld", "Tax withheld"
+    WITHDRAWAL_FEES = "withdrawal_fees", "Withdrawal fees charged to distributors"
 
 
 # Accounts kept once per party (a distributor's openid, a receiver's merchant id); every

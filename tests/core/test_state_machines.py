@@ -14,6 +14,13 @@ from django.utils import timezone
 
 from core import events
 from core.actors import Actor, ActorKind
+from storefront.distribution.models import Commission, Distributor, Statement, Withdrawal
+from storefront.distribution.transitions import (
+    COMMISSION_MACHINE,
+    DISTRIBUTOR_MACHINE,
+    STATEMENT_MACHINE,
+    WITHDRAWAL_MACHINE,
+)
 from storefront.orders.models import AfterSalesRequest
 from storefront.orders.services import CheckoutItem, order_place
 from storefront.orders.transitions import AFTER_SALES_MACHINE, ORDER_MACHINE
@@ -91,6 +98,30 @@ def _transfer():
     )
 
 
+def _distributor():
+    return Distributor.objects.create(shopper=AddressFactory().shopper, joined_via="request")
+
+
+def _commission():
+    order = _order()
+    return Commission.objects.create(
+        order=order, order_line=order.lines.get(), distributor=_distributor(), tier=1,
+        base_fen=100, rate_bp=1000, amount_fen=10, plan_version=1, earned_at=timezone.now(),
+    )
+
+
+def _statement():
+    return Statement.objects.create(distributor=_distributor(), month=dt.date(2026, 10, 1),
+                                    gross_fen=0, net_fen=0, status="in_review")
+
+
+def _withdrawal():
+    return Withdrawal.objects.create(
+        distributor=_distributor(), amount_fen=100, net_fen=100, status="reviewing",
+        out_bill_no=f"WD{next(_numbers)}", openid="o-payee",
+    )
+
+
 MACHINES = {
     "order": (ORDER_MACHINE, _order),
     "after_sales": (AFTER_SALES_MACHINE, _case),
@@ -99,6 +130,10 @@ MACHINES = {
     "profit_share": (PROFIT_SHARE_MACHINE, _share),
     "share_return": (SHARE_RETURN_MACHINE, _share_return),
     "transfer": (TRANSFER_MACHINE, _transfer),
+    "distributor": (DISTRIBUTOR_MACHINE, _distributor),
+    "commission": (COMMISSION_MACHINE, _commission),
+    "statement": (STATEMENT_MACHINE, _statement),
+    "withdrawal": (WITHDRAWAL_MACHINE, _withdrawal),
 }
 
 

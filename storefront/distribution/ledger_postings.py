@@ -1,0 +1,83 @@
+"""What `ledger_check` expects the distribution engine to have posted (DESIGN §5).
+
+The engine posts in its own services, inside the transaction of each change:
+
+- `commission`/<order number>: Dr commission_expense, Cr each earner's payable (accrual);
+- `commission_reversal`/case:<id>: Dr the earners' payables, Cr commission_expense;
+- `statement`/<id>: Dr payable gross, Cr withdrawable net, Cr tax_withheld (approved);
+- `withdrawal`/<out_bill_no>: Dr withdrawable, Cr payable to the WeChat user, Cr fees;
+  the transfer's own `transfer` entry then pays the WeChat user's payable from clearing;
+- `withdrawal_return`/<out_bill_no>: the reservation reversed (rejected or failed).
+
+The expectations are built by the same functions from the rows, so the check compares the
+ledger with what the rows say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from storefront.distribution import commissions, settlement, withdrawals
+from storefront.distribution.models import (
+    CommissionEntry,
+    EntryKind,
+    Statement,
+    StatementStatus,
+    Withdrawal,
+    WithdrawalStatus,
+)
+from storefront.ledger import checks
+
+
+def _grouped_entries(kind: str) -> dict[str, tuple[int, list[CommissionEntry]]]:
+    """The entries of one kind by ledger key, with their order: (order id, entries)."""
+    grouped: dict[str, tuple[int, list[CommissionEntry]]] = {}
+    rows = (CommissionEntry.objects.filter(kind=kind)
+            .values_list("ledger_key", "distributor_id", "amount_fen", "commission__order_id")
+            .iterator(chunk_size=5000))
+    for key, distributor_id, amount, order_id in rows:
+        entry = CommissionEntry(distributor_id=distributor_id, amount_fen=amount)
+        grouped.setdefault(key, (order_id, []))[1].append(entry)
+    return grouped
+
+
+def expected_accruals() -> Iterable[checks.ExpectedEntry]:
+    for key, (order_id, entries) in _grouped_entries(EntryKind.ACCRUAL).items():
+        yield checks.ExpectedEntry(source_key=key, order_id=order_id,
+                                   legs=commissions.accrual_legs(entries))
+
+
+def expected_reversals() -> Iterable[checks.ExpectedEntry]:
+    for key, (order_id, entries) in _grouped_entries(EntryKind.REVERSAL).items():
+        yield checks.ExpectedEntry(source_key=key, order_id=order_id,
+                                   legs=commissions.reversal_legs(entries))
+
+
+def expected_statements() -> Iterable[checks.ExpectedEntry]:
+    approved = (Statement.objects.filter(status=StatementStatus.APPROVED)
+                .exclude(gross_fen=0).iterator(chunk_size=5000))
+    for statement in approved:
+        yield checks.ExpectedEntry(source_key=str(statement.pk),
+                                   legs=settlement.statement_legs(statement))
+
+
+def expected_withdrawals() -> Iterable[checks.ExpectedEntry]:
+    for withdrawal in Withdrawal.objects.iterator(chunk_size=2000):
+        yield checks.ExpectedEntry(source_key=withdrawal.out_bill_no,
+                                   legs=withdrawals.reserve_legs(withdrawal))
+
+
+def expected_returns() -> Iterable[checks.ExpectedEntry]:
+    returned = Withdrawal.objects.filter(
+        status__in=(WithdrawalStatus.REJECTED, WithdrawalStatus.FAILED))
+    for withdrawal in returned.iterator(chunk_size=2000):
+        yield checks.ExpectedEntry(source_key=withdrawal.out_bill_no,
+                                   legs=withdrawals.return_legs(withdrawal))
+
+
+def register() -> None:
+    checks.register_expectations("commission", expected_accruals)
+    checks.register_expectations("commission_reversal", expected_reversals)
+    checks.register_expectations("statement", expected_statements)
+    checks.register_expectations("withdrawal", expected_withdrawals)
+    checks.register_expectations("withdrawal_return", expected_returns)

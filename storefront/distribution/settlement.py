@@ -1,0 +1,305 @@
+"""Settlement (DESIGN §5, §6): commissions move through their states as orders are received
+and after-sales windows close, and a monthly statement per distributor moves what became
+available into the withdrawable balance.
+
+Set-based SQL, not a loop: a month of a million commission entries settles in seconds.
+Each batch of distributors is one transaction that links their entries to a new statement
+(unique per distributor and month), writes the statements' history rows and posts their
+ledger entries (`statement`/<id>: Dr payable gross, Cr withdrawable net, Cr tax withheld).
+A run killed half-way rolls back only its current batch; a re-run finds the statements
+already made (and the ledger entries already posted) and settles nobody twice.
+
+Statements above the mall's review amount, of a frozen distributor, or with heavy
+refunds wait for finance (`in_review`): their ledger entry is posted on approval.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from core.actors import Actor
+from storefront.distribution.commissions import SHANGHAI, party
+from storefront.distribution.errors import DistributionInvalid, DistributionNotFound
+from storefront.distribution.models import (
+    CommissionStatus,
+    DistributionSettings,
+    Distributor,
+    Statement,
+    StatementStatus,
+)
+from storefront.distribution.transitions import STATEMENT_MACHINE, bulk_move_commissions
+from storefront.ledger.models import AccountCode as A
+from storefront.ledger.services import Leg, entry_post
+from storefront.orders.models import OPEN_AFTER_SALES
+
+BATCH_DISTRIBUTORS = 25_000
+HEAVY_REFUND_SHARE_PCT = 30
+
+# 劳务报酬 prepayment (个人所得税预扣预缴): up to ¥4,000 a month less ¥800, above it less
+# 20%; then 20%, 30% less ¥2,000 over ¥20,000, 40% less ¥7,000 over ¥50,000 (in fen).
+TAX_SQL = """
+    CASE WHEN NOT %(withhold)s OR g <= 0 THEN 0 ELSE (
+        WITH t(taxable) AS (SELECT CASE WHEN g <= 400000 THEN GREATEST(g - 80000, 0)
+                                        ELSE g * 4 / 5 END)
+        SELECT CASE WHEN taxable <= 2000000 THEN taxable * 20 / 100
+                    WHEN taxable <= 5000000 THEN taxable * 30 / 100 - 200000
+                    ELSE taxable * 40 / 100 - 700000 END FROM t
+    ) END
+"""
+
+
+def income_tax_fen(gross_fen: int) -> int:
+    """The same rule in Python, for statements approved one at a time and the centre."""
+    if gross_fen <= 0:
+        return 0
+    taxable = max(gross_fen - 80_000, 0) if gross_fen <= 400_000 else gross_fen * 4 // 5
+    if taxable <= 2_000_000:
+        return taxable * 20 // 100
+    if taxable <= 5_000_000:
+        return taxable * 30 // 100 - 200_000
+    return taxable * 40 // 100 - 700_000
+
+
+def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime(month.year, month.month, 1, tzinfo=SHANGHAI)
+    following = (start + dt.timedelta(days=32)).replace(day=1)
+    return start, following
+
+
+def previous_month(now: dt.datetime | None = None) -> dt.date:
+    local = (now or timezone.now()).astimezone(SHANGHAI)
+    first = local.date().replace(day=1)
+    return (first - dt.timedelta(days=1)).replace(day=1)
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def commissions_release(now: dt.datetime | None = None) -> int:
+    """Frozen commissions whose order was received at least the hold days ago with no
+    after-sales case open become available (one statement; history rows for each)."""
+    now = now or timezone.now()
+    rules = DistributionSettings.current()
+    cutoff = now - dt.timedelta(days=rules.commission_hold_days)
+    open_statuses = list(OPEN_AFTER_SALES)
+    return bulk_move_commissions(
+        from_status=CommissionStatus.FROZEN, to_status=CommissionStatus.AVAILABLE,
+        where="""c.order_id IN (
+                    SELECT o.id FROM orders_order o
+                    WHERE o.received_at IS NOT NULL AND o.received_at <= %s
+                      AND NOT EXISTS (SELECT 1 FROM orders_aftersalesrequest a
+                                      WHERE a.order_id = o.id AND a.status = ANY(%s)))""",
+        params=[cutoff, open_statuses], reason="after-sales window closed", now=now,
+    )
+
+
+@dataclass(frozen=True)
+class SettlementRun:
+    month: dt.date
+    statements: int
+    entries: int
+    in_review: int
+    batches: int
+
+
+def statements_generate(month: dt.date, *, now: dt.datetime | None = None,
+                        batch: int = BATCH_DISTRIBUTORS) -> SettlementRun:
+    """Make `month`'s statements (month: its first day, Asia/Shanghai). Takes every entry
+    not yet settled whose commission was earned before the month ended and is past its
+    hold, including earlier months' late ones and reversals after payout."""
+    now = now or timezone.now()
+    if month.day != 1:
+        raise DistributionInvalid("Give the first day of the month.",
+                                  fields={"month": ["Give the first day of the month."]})
+    _, month_end = month_bounds(month)
+    if now < month_end:
+        raise DistributionInvalid("That month has not ended yet.",
+                                  fields={"month": ["That month has not ended yet."]})
+    rules = DistributionSettings.current()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT min(id), max(id) FROM {_table(Distributor)}")
+        low, high = cursor.fetchone()
+    totals = {"statements": 0, "entries": 0, "in_review": 0, "batches": 0}
+    if low is None:
+        return SettlementRun(month=month, **totals)
+    for start in range(low, high + 1, batch):
+        made = _settle_batch(month=month, month_end=month_end, now=now, rules=rules,
+                             low=start, high=start + batch - 1)
+        for key, value in made.items():
+            totals[key] += value
+        totals["batches"] += 1
+    return SettlementRun(month=month, **totals)
+
+
+def _settle_batch(*, month, month_end, now, rules, low, high) -> dict:
+    params = {
+        "month": month, "month_end": month_end, "now": now, "low": low, "high": high,
+        "withhold": rules.withhold_income_tax,
+        "review_from": rules.statement_review_from_fen,
+        "heavy_pct": HEAVY_REFUND_SHARE_PCT,
+        "settleable": [CommissionStatus.AVAILABLE, CommissionStatus.SETTLED,
+                       CommissionStatus.REVERSED],
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute("DROP TABLE IF EXISTS settle_entries")
+        cursor.execute("""
+            CREATE TEMP TABLE settle_entries ON COMMIT DROP AS
+            SELECT e.id, e.distributor_id, e.amount_fen, e.kind
+            FROM distribution_commissionentry e
+            JOIN distribution_commission c ON c.id = e.commission_id
+            WHERE e.statement_id IS NULL
+              AND e.distributor_id BETWEEN %(low)s AND %(high)s
+              AND c.status = ANY(%(settleable)s)
+              AND c.earned_at < %(month_end)s AND e.created_at < %(now)s
+        """, params)
+        cursor.execute(f"""
+            WITH sums AS (
+                SELECT distributor_id, sum(amount_fen)::bigint AS g, count(*) AS n,
+                       coalesce(sum(amount_fen) FILTER (WHERE kind = 'accrual'), 0) AS earned,
+                       coalesce(-sum(amount_fen) FILTER (WHERE kind = 'reversal'), 0) AS back
+                FROM settle_entries GROUP BY distributor_id
+            ), priced AS (
+                SELECT s.*, ({TAX_SQL})::bigint AS tax,
+                       array_remove(ARRAY[
+                         CASE WHEN s.g >= %(review_from)s
+                              THEN 'amount ≥ ' || %(review_from)s || ' fen' END,
+                         CASE WHEN d.status <> 'active'
+                              THEN 'distributor is ' || d.status END,
+                         CASE WHEN s.earned > 0 AND s.back * 100 > s.earned * %(heavy_pct)s
+                              THEN 'refunds reversed over ' || %(heavy_pct)s
+                                   || '%% of the earnings' END
+                       ], NULL) AS reasons
+                FROM sums s JOIN distribution_distributor d ON d.id = s.distributor_id
+            )
+            INSERT INTO distribution_statement
+                (distributor_id, month, gross_fen, tax_fen, net_fen, entry_count, status,
+                 review_reasons, hold_reason, created_at, approved_at)
+            SELECT distributor_id, %(month)s, g, tax, g - tax, n,
+                   CASE WHEN cardinality(reasons) > 0 THEN 'in_review' ELSE 'approved' END,
+                   to_jsonb(reasons), '', %(now)s,
+                   CASE WHEN cardinality(reasons) > 0 THEN NULL ELSE %(now)s END
+            FROM priced
+            ON CONFLICT (distributor_id, month) DO NOTHING
+            RETURNING id
+        """, params)
+        # Only the statements this batch made: a distributor whose statement for the
+        # month exists already keeps their new entries for the next one.
+        params["made"] = [row[0] for row in cursor.fetchall()]
+        made = len(params["made"])
+        cursor.execute("""
+            UPDATE distribution_commissionentry e SET statement_id = s.id
+            FROM settle_entries se
+            JOIN distribution_statement s ON s.distributor_id = se.distributor_id
+            WHERE e.id = se.id AND s.id = ANY(%(made)s)
+        """, params)
+        linked = cursor.rowcount
+        cursor.execute("""
+            INSERT INTO distribution_statementevent
+                (statement_id, from_status, to_status, actor_kind, actor_id, reason,
+                 reference, created_at)
+            SELECT s.id, '', s.status, 'system', NULL,
+                   CASE WHEN s.status = 'in_review'
+                        THEN 'waits for review: ' || array_to_string(ARRAY(
+                             SELECT jsonb_array_elements_text(s.review_reasons)), '; ')
+                        ELSE 'monthly statement' END,
+                   '', %(now)s
+            FROM distribution_statement s WHERE s.id = ANY(%(made)s)
+        """, params)
+        cursor.execute("""
+            SELECT count(*) FILTER (WHERE status = 'in_review') FROM distribution_statement
+            WHERE id = ANY(%(made)s)
+        """, params)
+        in_review = cursor.fetchone()[0]
+        _post_approved(cursor, params)
+        bulk_move_commissions(
+            from_status=CommissionStatus.AVAILABLE, to_status=CommissionStatus.SETTLED,
+            where="""c.distributor_id BETWEEN %s AND %s AND c.earned_at < %s
+                     AND NOT EXISTS (SELECT 1 FROM distribution_commissionentry e
+                                     WHERE e.commission_id = c.id
+                                       AND e.statement_id IS NULL)""",
+            params=[low, high, month_end], reason=f"in the statement of {month:%Y-%m}",
+            now=now,
+        )
+        cursor.execute("DROP TABLE settle_entries")
+    return {"statements": made, "entries": linked, "in_review": in_review}
+
+
+def _post_approved(cursor, params) -> None:
+    """The ledger entries of the batch's approved statements, set-based: accounts first
+    (created on first use), then the entries, then all their legs in one INSERT (the
+    ledger's trigger checks each entry balances)."""
+    scope = "s.id = ANY(%(made)s) AND s.status = 'approved' AND s.gross_fen <> 0"
+    cursor.execute(f"""
+        INSERT INTO ledger_account (code, party)
+        SELECT code, 'dist:' || s.distributor_id FROM distribution_statement s,
+               unnest(ARRAY['{A.DISTRIBUTOR_PAYABLE}', '{A.DISTRIBUTOR_WITHDRAWABLE}']) code
+        WHERE {scope}
+        UNION ALL SELECT '{A.TAX_WITHHELD}', ''
+        ON CONFLICT (code, party) DO NOTHING
+    """, params)
+    cursor.execute(f"""
+        INSERT INTO ledger_journalentry (source, source_key, order_id, memo, posted_at)
+        SELECT 'statement', s.id::text, NULL,
+               'statement ' || to_char(s.month, 'YYYY-MM') || ' of distributor '
+               || s.distributor_id, %(now)s
+        FROM distribution_statement s WHERE {scope}
+    """, params)
+    cursor.execute(f"""
+        INSERT INTO ledger_journalleg (entry_id, account_id, amount_fen)
+        SELECT j.id, a.id, leg.amount
+        FROM distribution_statement s
+        JOIN ledger_journalentry j ON j.source = 'statement' AND j.source_key = s.id::text
+        CROSS JOIN LATERAL (VALUES
+            ('{A.DISTRIBUTOR_PAYABLE}', 'dist:' || s.distributor_id, s.gross_fen),
+            ('{A.DISTRIBUTOR_WITHDRAWABLE}', 'dist:' || s.distributor_id, -s.net_fen),
+            ('{A.TAX_WITHHELD}', '', -s.tax_fen)
+        ) AS leg(code, party, amount)
+        JOIN ledger_account a ON a.code = leg.code AND a.party = leg.party
+        WHERE {scope} AND leg.amount <> 0
+    """, params)
+
+
+def statement_legs(statement: Statement) -> list[Leg]:
+    legs = [Leg(A.DISTRIBUTOR_PAYABLE, statement.gross_fen, party(statement.distributor_id)),
+            Leg(A.DISTRIBUTOR_WITHDRAWABLE, -statement.net_fen,
+                party(statement.distributor_id))]
+    if statement.tax_fen:
+        legs.append(Leg(A.TAX_WITHHELD, -statement.tax_fen))
+    return [leg for leg in legs if leg.amount_fen]
+
+
+def statement_approve(*, statement_id: int, staff_id: int) -> Statement:
+    """Finance approves a statement under review (or held): its amount becomes
+    withdrawable, in the same transaction."""
+    with transaction.atomic():
+        statement = Statement.objects.select_for_update().filter(pk=statement_id).first()
+        if statement is None:
+            raise DistributionNotFound("No such statement.")
+        statement = STATEMENT_MACHINE.transition(
+            pk=statement.pk, to_status=StatementStatus.APPROVED, actor=Actor.staff(staff_id),
+            reason="approved by finance",
+        )
+        if statement.gross_fen:
+            entry_post(source="statement", source_key=str(statement.pk),
+                       legs=statement_legs(statement),
+                       memo=f"statement {statement.month:%Y-%m} of distributor "
+                            f"{statement.distributor_id}")
+    return statement
+
+
+def statement_hold(*, statement_id: int, staff_id: int, reason: str) -> Statement:
+    reason = (reason or "").strip()
+    if not reason:
+        raise DistributionInvalid(fields={"reason": ["Say why the statement is held."]})
+    if not Statement.objects.filter(pk=statement_id).exists():
+        raise DistributionNotFound("No such statement.")
+    return STATEMENT_MACHINE.transition(
+        pk=statement_id, to_status=StatementStatus.HELD, actor=Actor.staff(staff_id),
+        reason=reason, changes={"hold_reason": reason[:200]},
+    )
