@@ -46,9 +46,12 @@ def _record(shopper_id: int, from_id: int | None, to_id: int | None, reason: str
 
 
 def binding_touch(*, shopper: Shopper, distributor: Distributor, source: str,
-                  actor: Actor | None = None, now: dt.datetime | None = None) -> bool:
+                  actor: Actor | None = None, now: dt.datetime | None = None,
+                  paying_order_id: int | None = None) -> bool:
     """A shopper arrived through `distributor` (`source`: "link", "poster", "order"…).
-    Binds or rebinds them when the mall's rules allow; answers whether it did."""
+    Binds or rebinds them when the mall's rules allow; answers whether it did.
+    `paying_order_id`: the order being paid, which does not make the buyer an old
+    customer for "bind new customers only"."""
     now = now or timezone.now()
     actor = actor or Actor.shopper(shopper.pk)
     rules = DistributionSettings.current()
@@ -62,7 +65,8 @@ def binding_touch(*, shopper: Shopper, distributor: Distributor, source: str,
         current = CustomerBinding.objects.filter(shopper=shopper).first()
         if current is not None and current.distributor_id == distributor.pk:
             return False
-        if current is None and rules.bind_new_customers_only and _has_paid(shopper):
+        if (current is None and rules.bind_new_customers_only
+                and _has_paid(shopper, paying_order_id)):
             return False
         if current is not None and not _can_take_over(current, rules, now):
             return False
@@ -98,8 +102,9 @@ def _can_take_over(current: CustomerBinding, rules: DistributionSettings,
     return True  # last touch
 
 
-def _has_paid(shopper: Shopper) -> bool:
-    return Order.objects.filter(shopper=shopper, paid_at__isnull=False).exists()
+def _has_paid(shopper: Shopper, paying_order_id: int | None) -> bool:
+    paid = Order.objects.filter(shopper=shopper, paid_at__isnull=False)
+    return paid.exclude(pk=paying_order_id).exists() if paying_order_id else paid.exists()
 
 
 def binding_set_by_staff(*, shopper: Shopper, distributor: Distributor | None, staff_id: int,

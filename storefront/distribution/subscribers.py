@@ -11,22 +11,24 @@ from storefront.distribution import binding, commissions, services
 from storefront.distribution.models import Distributor, DistributorStatus, OrderAttribution
 
 
-@events.subscriber("order.created")
-def bind_through_referrer(event: events.DomainEvent) -> None:
-    """An order placed through a distributor's link touches the buyer's binding."""
-    order = event.subject
+def _bind_through_referrer(order) -> None:
+    """An order placed through a distributor's link touches the buyer's binding, when it
+    is paid: the visit through the link touched it already (storefront.web), so checkout
+    itself does no distribution work, and an unpaid order binds nobody."""
     if not order.referrer_id:
         return
     distributor = Distributor.objects.filter(shopper_id=order.referrer_id,
                                              status=DistributorStatus.ACTIVE).first()
     if distributor is not None:
         binding.binding_touch(shopper=order.shopper, distributor=distributor, source="order",
-                              actor=Actor.shopper(order.shopper_id))
+                              actor=Actor.shopper(order.shopper_id), paying_order_id=order.pk)
 
 
 @events.subscriber("order.paid")
 def accrue_commissions(event: events.DomainEvent) -> None:
+    """Attribute the order and accrue its commissions, in the payment's transaction."""
     order = event.subject
+    _bind_through_referrer(order)
     commissions.order_commissions_accrue(order)
     attribution = OrderAttribution.objects.select_related("distributor").get(order_id=order.pk)
     services.distributor_enroll_buyer(shopper_id=order.shopper_id,

@@ -157,6 +157,11 @@ def test_bind_new_customers_only_skips_a_shopper_who_has_paid(rules, plan, sku):
     pay(place(old_customer, (sku, 1)))
     assert not _touch(old_customer, distributor, timezone.now())
     assert _touch(make_shopper(), distributor, timezone.now())
+    # A new customer's first order through the link binds them (their own payment does
+    # not make them an old customer).
+    newcomer = make_shopper()
+    pay(place(newcomer, (sku, 1), referrer=distributor))
+    assert binding.bound_distributor(newcomer.pk) == distributor
 
 
 def test_an_order_through_a_link_binds_the_buyer_and_is_attributed(rules, plan, sku):
