@@ -129,7 +129,7 @@ def bound_distributor(shopper_id: int, *, at: dt.datetime | None = None) -> Dist
     """The distributor a shopper is attributed to at `at` (now): an active distributor
     whose binding has not run out (a first touch is valid N days)."""
     at = at or timezone.now()
-    binding = (CustomerBinding.objects.select_related("distributor")
+    binding = (CustomerBinding.objects.select_related("distributor__level")
                .filter(shopper_id=shopper_id).first())
     if binding is None or binding.distributor.status != DistributorStatus.ACTIVE:
         return None

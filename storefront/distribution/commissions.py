@@ -53,16 +53,17 @@ def month_start(moment: dt.datetime) -> dt.datetime:
 
 
 def _chain(order: Order, plan: CommissionPlan) -> tuple[Distributor | None, bool, list]:
-    """Tier 1 (the bound distributor, or the buyer on self-purchase) and the earners."""
-    buyer = (Distributor.objects.select_related("level")
-             .filter(shopper_id=order.shopper_id, status=DistributorStatus.ACTIVE).first())
-    self_purchase = bool(plan.self_purchase and buyer)
-    first = buyer if self_purchase else binding.bound_distributor(order.shopper_id,
-                                                                  at=order.paid_at)
+    """Tier 1 (the buyer on self-purchase, else the bound distributor) and the earners,
+    nearest first, each with their level: two queries, whatever the tree's size."""
+    first, self_purchase = None, False
+    if plan.self_purchase:
+        first = (Distributor.objects.select_related("level")
+                 .filter(shopper_id=order.shopper_id, status=DistributorStatus.ACTIVE).first())
+        self_purchase = first is not None
+    if first is None:
+        first = binding.bound_distributor(order.shopper_id, at=order.paid_at)
     if first is None:
         return None, False, []
-    if first.level_id:
-        first = Distributor.objects.select_related("level").get(pk=first.pk)
     chain = [first]
     ids = first.ancestor_ids[: plan.tiers - 1]
     if ids:

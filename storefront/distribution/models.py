@@ -49,6 +49,11 @@ class PayoutRoute(models.TextChoices):
     PROFIT_SHARING = "profit_sharing", "Profit sharing per order"
 
 
+class SettlementMode(models.TextChoices):
+    MONTHLY = "monthly", "Monthly statements"
+    ON_AVAILABLE = "on_available", "As soon as commission is available"
+
+
 class DistributionSettings(models.Model):
     """A mall's distribution rules (one row). Plans hold the rates; this holds the rest."""
 
@@ -67,6 +72,11 @@ class DistributionSettings(models.Model):
     commission_cap_bp = models.PositiveIntegerField(default=3000)
     # Days after receipt (with no open after-sales case) before commission is available.
     commission_hold_days = models.PositiveIntegerField(default=7)
+    # Monthly: a statement per distributor by the 5th of the next month. On available: each
+    # time commissions become available they are settled at once into a further statement
+    # of the current month (a mall that pays out fast, and the demo of `make run`).
+    settlement = models.CharField(max_length=12, choices=SettlementMode.choices,
+                                  default=SettlementMode.MONTHLY)
     statement_review_from_fen = models.PositiveIntegerField(default=500_000)
     withhold_income_tax = models.BooleanField(default=False)
     withdrawal_min_fen = models.PositiveIntegerField(default=100)
@@ -364,7 +374,6 @@ class Commission(models.Model):
         indexes = [
             models.Index(fields=["distributor", "status"], name="distribution_comm_dist"),
             models.Index(fields=["status", "order"], name="distribution_comm_status"),
-            models.Index(fields=["order"], name="distribution_comm_order"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["order_line", "tier", "kind"],
@@ -433,11 +442,15 @@ class StatementStatus(models.TextChoices):
 
 
 class Statement(models.Model):
-    """A distributor's monthly statement (month = first day, Asia/Shanghai)."""
+    """A distributor's statement for a month (its first day, Asia/Shanghai). Usually one a
+    month; a mall settling as commissions become available adds more (`sequence` 2, 3…),
+    each withholding the month's income tax so far less what the month's earlier ones
+    withheld."""
 
     distributor = models.ForeignKey(Distributor, on_delete=models.PROTECT,
                                     related_name="statements")
     month = models.DateField()
+    sequence = models.PositiveSmallIntegerField(default=1)
     gross_fen = models.BigIntegerField()
     tax_fen = models.BigIntegerField(default=0)
     net_fen = models.BigIntegerField()
@@ -451,8 +464,8 @@ class Statement(models.Model):
     class Meta:
         ordering = ["-month", "distributor_id"]
         constraints = [
-            models.UniqueConstraint(fields=["distributor", "month"],
-                                    name="distribution_one_statement_a_month"),
+            models.UniqueConstraint(fields=["distributor", "month", "sequence"],
+                                    name="distribution_statement_sequence"),
             models.CheckConstraint(
                 condition=Q(net_fen=models.F("gross_fen") - models.F("tax_fen")),
                 name="distribution_statement_adds_up",

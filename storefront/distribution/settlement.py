@@ -28,6 +28,7 @@ from storefront.distribution.models import (
     CommissionStatus,
     DistributionSettings,
     Distributor,
+    SettlementMode,
     Statement,
     StatementStatus,
 )
@@ -39,12 +40,15 @@ from storefront.orders.models import OPEN_AFTER_SALES
 BATCH_DISTRIBUTORS = 25_000
 HEAVY_REFUND_SHARE_PCT = 30
 
-# 劳务报酬 prepayment (个人所得税预扣预缴): up to ¥4,000 a month less ¥800, above it less
-# 20%; then 20%, 30% less ¥2,000 over ¥20,000, 40% less ¥7,000 over ¥50,000 (in fen).
+# 劳务报酬 prepayment (个人所得税预扣预缴) on the month's income (`month_gross`: this
+# statement and the month's earlier ones): up to ¥4,000 less ¥800, above it less 20%;
+# then 20%, 30% less ¥2,000 over ¥20,000, 40% less ¥7,000 over ¥50,000 (in fen). A
+# statement withholds that less what the month's earlier statements withheld.
 TAX_SQL = """
-    CASE WHEN NOT %(withhold)s OR g <= 0 THEN 0 ELSE (
-        WITH t(taxable) AS (SELECT CASE WHEN g <= 400000 THEN GREATEST(g - 80000, 0)
-                                        ELSE g * 4 / 5 END)
+    CASE WHEN NOT %(withhold)s OR month_gross <= 0 THEN 0 ELSE (
+        WITH t(taxable) AS (SELECT CASE WHEN month_gross <= 400000
+                                        THEN GREATEST(month_gross - 80000, 0)
+                                        ELSE month_gross * 4 / 5 END)
         SELECT CASE WHEN taxable <= 2000000 THEN taxable * 20 / 100
                     WHEN taxable <= 5000000 THEN taxable * 30 / 100 - 200000
                     ELSE taxable * 40 / 100 - 700000 END FROM t
@@ -98,6 +102,18 @@ def commissions_release(now: dt.datetime | None = None) -> int:
     )
 
 
+def commissions_settle_due(now: dt.datetime | None = None) -> dict:
+    """The frequent job: release what is due, and in a mall settling as commissions
+    become available, settle them at once into an interim statement of this month."""
+    now = now or timezone.now()
+    released = commissions_release(now=now)
+    settled = 0
+    if released and DistributionSettings.current().settlement == SettlementMode.ON_AVAILABLE:
+        month = now.astimezone(SHANGHAI).date().replace(day=1)
+        settled = statements_generate(month, now=now, interim=True).statements
+    return {"released": released, "statements": settled}
+
+
 @dataclass(frozen=True)
 class SettlementRun:
     month: dt.date
@@ -108,16 +124,24 @@ class SettlementRun:
 
 
 def statements_generate(month: dt.date, *, now: dt.datetime | None = None,
-                        batch: int = BATCH_DISTRIBUTORS) -> SettlementRun:
+                        batch: int = BATCH_DISTRIBUTORS, interim: bool = False
+                        ) -> SettlementRun:
     """Make `month`'s statements (month: its first day, Asia/Shanghai). Takes every entry
     not yet settled whose commission was earned before the month ended and is past its
-    hold, including earlier months' late ones and reversals after payout."""
+    hold, including earlier months' late ones and reversals after payout. `interim`: the
+    month is still running (a mall settling as commissions become available); the
+    entries earned until now are settled into a further statement of the month."""
     now = now or timezone.now()
     if month.day != 1:
         raise DistributionInvalid("Give the first day of the month.",
                                   fields={"month": ["Give the first day of the month."]})
-    _, month_end = month_bounds(month)
-    if now < month_end:
+    month_start_at, month_end = month_bounds(month)
+    if interim:
+        if not month_start_at <= now < month_end:
+            raise DistributionInvalid("An interim statement is for the current month.",
+                                      fields={"month": ["Not the current month."]})
+        month_end = now
+    elif now < month_end:
         raise DistributionInvalid("That month has not ended yet.",
                                   fields={"month": ["That month has not ended yet."]})
     rules = DistributionSettings.current()
@@ -158,14 +182,25 @@ def _settle_batch(*, month, month_end, now, rules, low, high) -> dict:
               AND c.status = ANY(%(settleable)s)
               AND c.earned_at < %(month_end)s AND e.created_at < %(now)s
         """, params)
+        cursor.execute("ANALYZE settle_entries")  # a temp table has no statistics
         cursor.execute(f"""
             WITH sums AS (
                 SELECT distributor_id, sum(amount_fen)::bigint AS g, count(*) AS n,
                        coalesce(sum(amount_fen) FILTER (WHERE kind = 'accrual'), 0) AS earned,
                        coalesce(-sum(amount_fen) FILTER (WHERE kind = 'reversal'), 0) AS back
                 FROM settle_entries GROUP BY distributor_id
+            ), earlier AS (
+                SELECT distributor_id, max(sequence) AS seq, sum(gross_fen) AS gross,
+                       sum(tax_fen) AS tax
+                FROM distribution_statement
+                WHERE month = %(month)s AND distributor_id BETWEEN %(low)s AND %(high)s
+                GROUP BY distributor_id
+            ), month_so_far AS (
+                SELECT s.*, s.g + coalesce(e.gross, 0) AS month_gross,
+                       coalesce(e.tax, 0) AS tax_before, coalesce(e.seq, 0) + 1 AS seq
+                FROM sums s LEFT JOIN earlier e USING (distributor_id)
             ), priced AS (
-                SELECT s.*, ({TAX_SQL})::bigint AS tax,
+                SELECT s.*, ({TAX_SQL})::bigint - s.tax_before AS tax,
                        array_remove(ARRAY[
                          CASE WHEN s.g >= %(review_from)s
                               THEN 'amount ≥ ' || %(review_from)s || ' fen' END,
@@ -175,21 +210,21 @@ def _settle_batch(*, month, month_end, now, rules, low, high) -> dict:
                               THEN 'refunds reversed over ' || %(heavy_pct)s
                                    || '%% of the earnings' END
                        ], NULL) AS reasons
-                FROM sums s JOIN distribution_distributor d ON d.id = s.distributor_id
+                FROM month_so_far s JOIN distribution_distributor d ON d.id = s.distributor_id
             )
             INSERT INTO distribution_statement
-                (distributor_id, month, gross_fen, tax_fen, net_fen, entry_count, status,
-                 review_reasons, hold_reason, created_at, approved_at)
-            SELECT distributor_id, %(month)s, g, tax, g - tax, n,
+                (distributor_id, month, sequence, gross_fen, tax_fen, net_fen, entry_count,
+                 status, review_reasons, hold_reason, created_at, approved_at)
+            SELECT distributor_id, %(month)s, seq, g, tax, g - tax, n,
                    CASE WHEN cardinality(reasons) > 0 THEN 'in_review' ELSE 'approved' END,
                    to_jsonb(reasons), '', %(now)s,
                    CASE WHEN cardinality(reasons) > 0 THEN NULL ELSE %(now)s END
             FROM priced
-            ON CONFLICT (distributor_id, month) DO NOTHING
+            ON CONFLICT (distributor_id, month, sequence) DO NOTHING
             RETURNING id
         """, params)
-        # Only the statements this batch made: a distributor whose statement for the
-        # month exists already keeps their new entries for the next one.
+        # Only the statements this batch made (a concurrent run that made the same
+        # sequence first wins; this one then links nothing).
         params["made"] = [row[0] for row in cursor.fetchall()]
         made = len(params["made"])
         cursor.execute("""
@@ -252,7 +287,8 @@ def _post_approved(cursor, params) -> None:
     """, params)
     cursor.execute(f"""
         INSERT INTO ledger_journalleg (entry_id, account_id, amount_fen)
-        SELECT j.id, a.id, leg.amount
+        SELECT j.id, (SELECT a.id FROM ledger_account a
+                      WHERE a.code = leg.code AND a.party = leg.party), leg.amount
         FROM distribution_statement s
         JOIN ledger_journalentry j ON j.source = 'statement' AND j.source_key = s.id::text
         CROSS JOIN LATERAL (VALUES
@@ -260,7 +296,6 @@ def _post_approved(cursor, params) -> None:
             ('{A.DISTRIBUTOR_WITHDRAWABLE}', 'dist:' || s.distributor_id, -s.net_fen),
             ('{A.TAX_WITHHELD}', '', -s.tax_fen)
         ) AS leg(code, party, amount)
-        JOIN ledger_account a ON a.code = leg.code AND a.party = leg.party
         WHERE {scope} AND leg.amount <> 0
     """, params)
 

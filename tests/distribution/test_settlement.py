@@ -222,3 +222,29 @@ def test_a_run_killed_half_way_then_run_again_settles_nobody_twice(no_hold, plan
     for distributor in distributors:
         assert withdrawable_fen(distributor.pk) == 990
     assert ledger_check().ok
+
+
+def test_a_mall_settling_as_commissions_become_available(no_hold, plan, sku):
+    """Each release settles at once into a further statement of the month, withholding
+    the month's tax so far less what the month's earlier statements withheld."""
+    no_hold.settlement = "on_available"
+    no_hold.withhold_income_tax = True
+    no_hold.commission_cap_bp = 10_000
+    no_hold.save()
+    make_plan(tiers=1, rates_bp=[100])
+    (distributor,) = make_chain(1)
+    for day, yuan in ((3, 3_000), (12, 7_000)):
+        earning = SkuFactory(price_fen=yuan * 100, stock=1, commission_mode="fixed",
+                             commission_fixed_fen=yuan * 100)
+        sold(at(2026, 11, day, 10), make_shopper(), [(earning, 1)], distributor)
+        assert settlement.commissions_settle_due(now=at(2026, 11, day, 11)) == {
+            "released": 1, "statements": 1}
+    first, second = Statement.objects.filter(distributor=distributor).order_by("sequence")
+    assert (first.month, first.sequence, first.gross_fen, first.tax_fen) == (
+        NOV, 1, 300_000, 44_000)
+    # ¥10,000 in the month owes ¥1,600 in all: ¥440 withheld before, ¥1,160 now.
+    assert (second.sequence, second.gross_fen, second.tax_fen) == (2, 700_000, 116_000)
+    assert withdrawable_fen(distributor.pk) == 1_000_000 - 160_000
+    # The month-end run finds nothing left to settle.
+    assert settlement.statements_generate(NOV, now=at(2026, 12, 1, 2)).statements == 0
+    assert ledger_check().ok
