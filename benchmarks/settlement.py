@@ -7,8 +7,8 @@ mall with `--distributors` distributors (100,000) and `--entries` available comm
 Dr commission_expense, Cr each payable), all built set-based in SQL as the services would
 write them. Income-tax withholding is on.
 
-Then it times `settlement.statements_generate(October)`: the statements, the entries
-linked to them, the commissions moved to settled with their history rows, and the ledger
+Then it times `settlement.statements_generate(October)`: the statements, the commissions
+linked to them and moved to settled with their history rows, and the ledger
 entries of the approved statements. It checks that the ledger still sums to zero, every
 entry balances, and every distributor's withdrawable balance equals their statement's net.
 
@@ -96,12 +96,6 @@ def _build(distributors: int, entries: int) -> None:
                   FROM orders_orderline ol) ol,
                  generate_series(1, %(tiers)s) t
         """, {"paid": paid, "n": distributors, "tiers": TIERS})
-        cursor.execute("""
-            INSERT INTO distribution_commissionentry (commission_id, distributor_id, kind,
-                amount_fen, ledger_key, created_at)
-            SELECT c.id, c.distributor_id, 'accrual', c.amount_fen, o.number, %(paid)s
-            FROM distribution_commission c JOIN orders_order o ON o.id = c.order_id
-        """, {"paid": paid})
         cursor.execute("ANALYZE")  # fresh tables: let the planner see their sizes
         _post_accruals(cursor, paid)
     with connection.cursor() as cursor:
@@ -155,7 +149,7 @@ def _figures(distributors_with_money: int) -> dict:
                                              WHERE l.account_id = a.id) <> s.net_fen
         """)
         wrong_balances = cursor.fetchone()[0]
-        cursor.execute("SELECT count(*) FROM distribution_commissionentry "
+        cursor.execute("SELECT count(*) FROM distribution_commission "
                        "WHERE statement_id IS NULL")
         unsettled = cursor.fetchone()[0]
         cursor.execute("SELECT count(*), count(*) FILTER (WHERE status = 'in_review'), "

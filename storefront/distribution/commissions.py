@@ -23,14 +23,13 @@ from core.actors import Actor
 from storefront.distribution import binding, calculator, plans
 from storefront.distribution.models import (
     Commission,
-    CommissionEntry,
     CommissionKind,
     CommissionPlan,
+    CommissionReversal,
     CommissionStatus,
     DistributionSettings,
     Distributor,
     DistributorStatus,
-    EntryKind,
     OrderAttribution,
 )
 from storefront.distribution.transitions import COMMISSION_MACHINE
@@ -146,11 +145,6 @@ def order_commissions_accrue(order: Order) -> list[Commission]:
             earned_at=order.paid_at,
         ) for share in shares
     ])
-    CommissionEntry.objects.bulk_create([
-        CommissionEntry(commission=c, distributor_id=c.distributor_id, kind=EntryKind.ACCRUAL,
-                        amount_fen=c.amount_fen, ledger_key=order.number)
-        for c in commissions
-    ])
     entry_post(source="commission", source_key=order.number, order_id=order.pk,
                legs=accrual_legs(commissions), memo=f"commission on order {order.number}")
     for commission in commissions:
@@ -170,10 +164,10 @@ def accrual_legs(commissions) -> list[Leg]:
               for pk, amount in sorted(per_party.items()))]
 
 
-def reversal_legs(entries) -> list[Leg]:
+def reversal_legs(reversals) -> list[Leg]:
     per_party: dict[int, int] = defaultdict(int)
-    for entry in entries:
-        per_party[entry.distributor_id] += -entry.amount_fen
+    for reversal in reversals:
+        per_party[reversal.distributor_id] += reversal.amount_fen
     total = sum(per_party.values())
     return [*(Leg(A.DISTRIBUTOR_PAYABLE, amount, party(pk))
               for pk, amount in sorted(per_party.items())),
@@ -191,7 +185,7 @@ def order_commissions_reverse(*, order_id: int, ledger_key: str, reason: str) ->
         if not commissions:
             return 0
         lines = OrderLine.objects.in_bulk({c.order_line_id for c in commissions})
-        entries = []
+        reversals = []
         for commission in commissions:
             line = lines[commission.order_line_id]
             kept = calculator.kept_after_refund(commission.amount_fen, line.paid_fen,
@@ -202,21 +196,21 @@ def order_commissions_reverse(*, order_id: int, ledger_key: str, reason: str) ->
             commission.reversed_fen += delta
             Commission.objects.filter(pk=commission.pk).update(
                 reversed_fen=commission.reversed_fen)
-            entries.append(CommissionEntry(
+            reversals.append(CommissionReversal(
                 commission=commission, distributor_id=commission.distributor_id,
-                kind=EntryKind.REVERSAL, amount_fen=-delta, ledger_key=ledger_key,
+                amount_fen=delta, ledger_key=ledger_key,
             ))
             if kept == 0:
                 COMMISSION_MACHINE.transition(
                     pk=commission.pk, to_status=CommissionStatus.REVERSED,
                     actor=Actor.system(), reason=reason, reference=ledger_key,
                 )
-        if not entries:
+        if not reversals:
             return 0
-        CommissionEntry.objects.bulk_create(entries)
+        CommissionReversal.objects.bulk_create(reversals)
         entry_post(source="commission_reversal", source_key=ledger_key, order_id=order_id,
-                   legs=reversal_legs(entries), memo=reason[:200])
-    return sum(-entry.amount_fen for entry in entries)
+                   legs=reversal_legs(reversals), memo=reason[:200])
+    return sum(reversal.amount_fen for reversal in reversals)
 
 
 def order_commissions_freeze(order_id: int) -> int:

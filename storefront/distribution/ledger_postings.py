@@ -16,11 +16,12 @@ ledger with what the rows say.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import groupby
 
 from storefront.distribution import commissions, settlement, withdrawals
 from storefront.distribution.models import (
-    CommissionEntry,
-    EntryKind,
+    Commission,
+    CommissionReversal,
     Statement,
     StatementStatus,
     Withdrawal,
@@ -29,28 +30,26 @@ from storefront.distribution.models import (
 from storefront.ledger import checks
 
 
-def _grouped_entries(kind: str) -> dict[str, tuple[int, list[CommissionEntry]]]:
-    """The entries of one kind by ledger key, with their order: (order id, entries)."""
-    grouped: dict[str, tuple[int, list[CommissionEntry]]] = {}
-    rows = (CommissionEntry.objects.filter(kind=kind)
-            .values_list("ledger_key", "distributor_id", "amount_fen", "commission__order_id")
-            .iterator(chunk_size=5000))
-    for key, distributor_id, amount, order_id in rows:
-        entry = CommissionEntry(distributor_id=distributor_id, amount_fen=amount)
-        grouped.setdefault(key, (order_id, []))[1].append(entry)
-    return grouped
-
-
 def expected_accruals() -> Iterable[checks.ExpectedEntry]:
-    for key, (order_id, entries) in _grouped_entries(EntryKind.ACCRUAL).items():
-        yield checks.ExpectedEntry(source_key=key, order_id=order_id,
-                                   legs=commissions.accrual_legs(entries))
+    """One entry per order with commissions: keyed by the order's number."""
+    rows = (Commission.objects.order_by("order_id", "pk")
+            .values_list("order__number", "order_id", "distributor_id", "amount_fen")
+            .iterator(chunk_size=5000))
+    for (number, order_id), group in groupby(rows, key=lambda row: row[:2]):
+        earned = [Commission(distributor_id=row[2], amount_fen=row[3]) for row in group]
+        yield checks.ExpectedEntry(source_key=number, order_id=order_id,
+                                   legs=commissions.accrual_legs(earned))
 
 
 def expected_reversals() -> Iterable[checks.ExpectedEntry]:
-    for key, (order_id, entries) in _grouped_entries(EntryKind.REVERSAL).items():
+    """One entry per refund that took commission back: keyed by its ledger key."""
+    rows = (CommissionReversal.objects.order_by("ledger_key", "pk")
+            .values_list("ledger_key", "commission__order_id", "distributor_id", "amount_fen")
+            .iterator(chunk_size=5000))
+    for (key, order_id), group in groupby(rows, key=lambda row: row[:2]):
+        back = [CommissionReversal(distributor_id=row[2], amount_fen=row[3]) for row in group]
         yield checks.ExpectedEntry(source_key=key, order_id=order_id,
-                                   legs=commissions.reversal_legs(entries))
+                                   legs=commissions.reversal_legs(back))
 
 
 def expected_statements() -> Iterable[checks.ExpectedEntry]:

@@ -345,11 +345,14 @@ class CommissionStatus(models.TextChoices):
 class Commission(models.Model):
     """One commission per order line, tier and kind, with its explanation."""
 
+    # Few indexes on purpose: settlement moves a million of these a month, and each index
+    # is written again by every status change. The unique (order_line, tier, kind) and
+    # (distributor, status) indexes serve the line and distributor lookups.
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="+")
     order_line = models.ForeignKey("orders.OrderLine", on_delete=models.PROTECT,
-                                   related_name="+")
+                                   related_name="+", db_index=False)
     distributor = models.ForeignKey(Distributor, on_delete=models.PROTECT,
-                                    related_name="commissions")
+                                    related_name="commissions", db_index=False)
     kind = models.CharField(max_length=12, choices=CommissionKind.choices,
                             default=CommissionKind.SALE)
     tier = models.PositiveSmallIntegerField()  # 1 to 3; 0 for a team leader's reward
@@ -368,12 +371,14 @@ class Commission(models.Model):
     available_at = models.DateTimeField(null=True, blank=True)
     settled_at = models.DateTimeField(null=True, blank=True)
     reversed_at = models.DateTimeField(null=True, blank=True)
+    # The statement that settled it (its amount; reversals are settled on their own).
+    statement = models.ForeignKey("Statement", null=True, blank=True, db_index=False,
+                                  on_delete=models.PROTECT, related_name="commissions")
 
     class Meta:
         ordering = ["-earned_at", "-id"]
         indexes = [
             models.Index(fields=["distributor", "status"], name="distribution_comm_dist"),
-            models.Index(fields=["status", "order"], name="distribution_comm_status"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["order_line", "tier", "kind"],
@@ -395,43 +400,28 @@ class CommissionEvent(StateChange):
         pass
 
 
-class EntryKind(models.TextChoices):
-    ACCRUAL = "accrual", "Earned"
-    REVERSAL = "reversal", "Reversed by a refund"
-
-
-class CommissionEntry(models.Model):
-    """A signed movement of a distributor's earnings: the accrual of a commission (+) or
-    a reversal of part of it (−). A monthly statement takes every entry not yet taken
-    whose commission is past its hold, so a reversal after payout nets against the next
-    earnings. The ledger has one entry per order (`commission`) and per refund
-    (`commission_reversal`) with a leg per distributor, named by `ledger_key`."""
+class CommissionReversal(models.Model):
+    """What a refund took back of a commission (pro rata to the line refunded), in any
+    state, after payout too. A statement settles a distributor's commissions and their
+    reversals not yet settled (`statement`), so a reversal after payout nets against the
+    next earnings. Its ledger entry is `commission_reversal`/<ledger_key> (one per refund,
+    a leg per distributor)."""
 
     commission = models.ForeignKey(Commission, on_delete=models.PROTECT,
-                                   related_name="entries")
+                                   related_name="reversals")
     distributor = models.ForeignKey(Distributor, on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(max_length=8, choices=EntryKind.choices)
-    amount_fen = models.IntegerField()
-    # The ledger entry it was posted in: the order's number for accruals, the after-sales
-    # case ("case:<id>") for reversals.
-    ledger_key = models.CharField(max_length=64)
+    amount_fen = models.PositiveIntegerField()
+    ledger_key = models.CharField(max_length=64)  # "case:<after-sales case id>"
     created_at = models.DateTimeField(default=timezone.now)
     statement = models.ForeignKey("Statement", null=True, blank=True,
-                                  on_delete=models.PROTECT, related_name="entries")
+                                  on_delete=models.PROTECT, related_name="reversals")
 
     class Meta:
         ordering = ["id"]
-        indexes = [
-            models.Index(fields=["distributor"], condition=Q(statement__isnull=True),
-                         name="distribution_entry_unsettled"),
-            models.Index(fields=["kind", "ledger_key"], name="distribution_entry_ledger"),
-        ]
+        indexes = [models.Index(fields=["ledger_key"], name="distribution_reversal_key")]
         constraints = [
-            models.CheckConstraint(
-                condition=(Q(kind="accrual") & Q(amount_fen__gt=0))
-                | (Q(kind="reversal") & Q(amount_fen__lt=0)),
-                name="distribution_entry_sign",
-            ),
+            models.CheckConstraint(condition=Q(amount_fen__gt=0),
+                                   name="distribution_reversal_positive"),
         ]
 
 

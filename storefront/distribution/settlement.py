@@ -2,9 +2,10 @@
 and after-sales windows close, and a monthly statement per distributor moves what became
 available into the withdrawable balance.
 
-Set-based SQL, not a loop: a month of a million commission entries settles in seconds.
-Each batch of distributors is one transaction that links their entries to a new statement
-(unique per distributor and month), writes the statements' history rows and posts their
+Set-based SQL, not a loop: a month of a million commissions settles in seconds. Each
+batch of distributors is one transaction that links their commissions and reversals to a
+new statement (unique per distributor, month and sequence), moves the commissions to
+settled with their history rows, writes the statements' history rows and posts their
 ledger entries (`statement`/<id>: Dr payable gross, Cr withdrawable net, Cr tax withheld).
 A run killed half-way rolls back only its current batch; a re-run finds the statements
 already made (and the ledger entries already posted) and settles nobody twice.
@@ -32,7 +33,11 @@ from storefront.distribution.models import (
     Statement,
     StatementStatus,
 )
-from storefront.distribution.transitions import STATEMENT_MACHINE, bulk_move_commissions
+from storefront.distribution.transitions import (
+    COMMISSION_MACHINE,
+    STATEMENT_MACHINE,
+    bulk_move_commissions,
+)
 from storefront.ledger.models import AccountCode as A
 from storefront.ledger.services import Leg, entry_post
 from storefront.orders.models import OPEN_AFTER_SALES
@@ -160,6 +165,10 @@ def statements_generate(month: dt.date, *, now: dt.datetime | None = None,
     return SettlementRun(month=month, **totals)
 
 
+# The settled move below is COMMISSION_MACHINE's, done set-based.
+assert COMMISSION_MACHINE.can_move(CommissionStatus.AVAILABLE, CommissionStatus.SETTLED)
+
+
 def _settle_batch(*, month, month_end, now, rules, low, high) -> dict:
     params = {
         "month": month, "month_end": month_end, "now": now, "low": low, "high": high,
@@ -168,27 +177,40 @@ def _settle_batch(*, month, month_end, now, rules, low, high) -> dict:
         "heavy_pct": HEAVY_REFUND_SHARE_PCT,
         "settleable": [CommissionStatus.AVAILABLE, CommissionStatus.SETTLED,
                        CommissionStatus.REVERSED],
+        "reason": f"in the statement of {month:%Y-%m}",
     }
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL work_mem = '64MB'")
-        cursor.execute("DROP TABLE IF EXISTS settle_entries")
+        cursor.execute("DROP TABLE IF EXISTS settle_items")
+        # What the batch settles: commissions past their hold not yet in a statement (a
+        # fully reversed one too: it nets with its reversals) and reversals of commissions
+        # past their hold (settled ones included: a refund after payout).
         cursor.execute("""
-            CREATE TEMP TABLE settle_entries ON COMMIT DROP AS
-            SELECT e.id, e.distributor_id, e.amount_fen, e.kind
-            FROM distribution_commissionentry e
-            JOIN distribution_commission c ON c.id = e.commission_id
-            WHERE e.statement_id IS NULL
-              AND e.distributor_id BETWEEN %(low)s AND %(high)s
+            CREATE TEMP TABLE settle_items ON COMMIT DROP AS
+            SELECT 'c'::text AS kind, c.id, c.distributor_id, c.status,
+                   c.amount_fen::bigint AS amount
+            FROM distribution_commission c
+            WHERE c.statement_id IS NULL AND c.distributor_id BETWEEN %(low)s AND %(high)s
+              AND c.status IN ('available', 'reversed')
+              AND c.earned_at < %(month_end)s AND c.created_at < %(now)s
+            UNION ALL
+            SELECT 'r', r.id, r.distributor_id, c.status, -r.amount_fen::bigint
+            FROM distribution_commissionreversal r
+            JOIN distribution_commission c ON c.id = r.commission_id
+            WHERE r.statement_id IS NULL AND r.distributor_id BETWEEN %(low)s AND %(high)s
               AND c.status = ANY(%(settleable)s)
-              AND c.earned_at < %(month_end)s AND e.created_at < %(now)s
+              AND c.earned_at < %(month_end)s AND r.created_at < %(now)s
         """, params)
-        cursor.execute("ANALYZE settle_entries")  # a temp table has no statistics
+        cursor.execute("ANALYZE settle_items")  # a temp table has no statistics
+        cursor.execute("DROP TABLE IF EXISTS settle_made")
+        cursor.execute("CREATE TEMP TABLE settle_made (id bigint PRIMARY KEY, "
+                       "distributor_id bigint NOT NULL) ON COMMIT DROP")
         cursor.execute(f"""
             WITH sums AS (
-                SELECT distributor_id, sum(amount_fen)::bigint AS g, count(*) AS n,
-                       coalesce(sum(amount_fen) FILTER (WHERE kind = 'accrual'), 0) AS earned,
-                       coalesce(-sum(amount_fen) FILTER (WHERE kind = 'reversal'), 0) AS back
-                FROM settle_entries GROUP BY distributor_id
+                SELECT distributor_id, sum(amount)::bigint AS g, count(*) AS n,
+                       coalesce(sum(amount) FILTER (WHERE kind = 'c'), 0) AS earned,
+                       coalesce(-sum(amount) FILTER (WHERE kind = 'r'), 0) AS back
+                FROM settle_items GROUP BY distributor_id
             ), earlier AS (
                 SELECT distributor_id, max(sequence) AS seq, sum(gross_fen) AS gross,
                        sum(tax_fen) AS tax
@@ -211,29 +233,52 @@ def _settle_batch(*, month, month_end, now, rules, low, high) -> dict:
                                    || '%% of the earnings' END
                        ], NULL) AS reasons
                 FROM month_so_far s JOIN distribution_distributor d ON d.id = s.distributor_id
+            ), made AS (
+                INSERT INTO distribution_statement
+                    (distributor_id, month, sequence, gross_fen, tax_fen, net_fen,
+                     entry_count, status, review_reasons, hold_reason, created_at,
+                     approved_at)
+                SELECT distributor_id, %(month)s, seq, g, tax, g - tax, n,
+                       CASE WHEN cardinality(reasons) > 0 THEN 'in_review'
+                            ELSE 'approved' END,
+                       to_jsonb(reasons), '', %(now)s,
+                       CASE WHEN cardinality(reasons) > 0 THEN NULL ELSE %(now)s END
+                FROM priced
+                ON CONFLICT (distributor_id, month, sequence) DO NOTHING
+                RETURNING id, distributor_id
             )
-            INSERT INTO distribution_statement
-                (distributor_id, month, sequence, gross_fen, tax_fen, net_fen, entry_count,
-                 status, review_reasons, hold_reason, created_at, approved_at)
-            SELECT distributor_id, %(month)s, seq, g, tax, g - tax, n,
-                   CASE WHEN cardinality(reasons) > 0 THEN 'in_review' ELSE 'approved' END,
-                   to_jsonb(reasons), '', %(now)s,
-                   CASE WHEN cardinality(reasons) > 0 THEN NULL ELSE %(now)s END
-            FROM priced
-            ON CONFLICT (distributor_id, month, sequence) DO NOTHING
-            RETURNING id
+            INSERT INTO settle_made SELECT id, distributor_id FROM made
         """, params)
         # Only the statements this batch made (a concurrent run that made the same
         # sequence first wins; this one then links nothing).
-        params["made"] = [row[0] for row in cursor.fetchall()]
-        made = len(params["made"])
+        made = cursor.rowcount
+        cursor.execute("ANALYZE settle_made")
+        # One UPDATE per commission: linked to its statement and, when available, moved
+        # to settled (the set-based COMMISSION_MACHINE move, history rows below).
         cursor.execute("""
-            UPDATE distribution_commissionentry e SET statement_id = s.id
-            FROM settle_entries se
-            JOIN distribution_statement s ON s.distributor_id = se.distributor_id
-            WHERE e.id = se.id AND s.id = ANY(%(made)s)
+            UPDATE distribution_commission c
+            SET statement_id = m.id,
+                status = CASE WHEN i.status = 'available' THEN 'settled' ELSE c.status END,
+                settled_at = CASE WHEN i.status = 'available' THEN %(now)s
+                                  ELSE c.settled_at END
+            FROM settle_items i JOIN settle_made m USING (distributor_id)
+            WHERE i.kind = 'c' AND c.id = i.id
         """, params)
         linked = cursor.rowcount
+        cursor.execute("""
+            INSERT INTO distribution_commissionevent
+                (commission_id, from_status, to_status, actor_kind, actor_id, reason,
+                 reference, created_at)
+            SELECT i.id, 'available', 'settled', 'system', NULL, %(reason)s, '', %(now)s
+            FROM settle_items i JOIN settle_made m USING (distributor_id)
+            WHERE i.kind = 'c' AND i.status = 'available'
+        """, params)
+        cursor.execute("""
+            UPDATE distribution_commissionreversal r SET statement_id = m.id
+            FROM settle_items i JOIN settle_made m USING (distributor_id)
+            WHERE i.kind = 'r' AND r.id = i.id
+        """, params)
+        linked += cursor.rowcount
         cursor.execute("""
             INSERT INTO distribution_statementevent
                 (statement_id, from_status, to_status, actor_kind, actor_id, reason,
@@ -244,24 +289,15 @@ def _settle_batch(*, month, month_end, now, rules, low, high) -> dict:
                              SELECT jsonb_array_elements_text(s.review_reasons)), '; ')
                         ELSE 'monthly statement' END,
                    '', %(now)s
-            FROM distribution_statement s WHERE s.id = ANY(%(made)s)
+            FROM distribution_statement s JOIN settle_made m USING (id)
         """, params)
         cursor.execute("""
             SELECT count(*) FILTER (WHERE status = 'in_review') FROM distribution_statement
-            WHERE id = ANY(%(made)s)
+            JOIN settle_made USING (id)
         """, params)
         in_review = cursor.fetchone()[0]
         _post_approved(cursor, params)
-        bulk_move_commissions(
-            from_status=CommissionStatus.AVAILABLE, to_status=CommissionStatus.SETTLED,
-            where="""c.distributor_id BETWEEN %s AND %s AND c.earned_at < %s
-                     AND NOT EXISTS (SELECT 1 FROM distribution_commissionentry e
-                                     WHERE e.commission_id = c.id
-                                       AND e.statement_id IS NULL)""",
-            params=[low, high, month_end], reason=f"in the statement of {month:%Y-%m}",
-            now=now,
-        )
-        cursor.execute("DROP TABLE settle_entries")
+        cursor.execute("DROP TABLE settle_items, settle_made")
     return {"statements": made, "entries": linked, "in_review": in_review}
 
 
@@ -269,7 +305,8 @@ def _post_approved(cursor, params) -> None:
     """The ledger entries of the batch's approved statements, set-based: accounts first
     (created on first use), then the entries, then all their legs in one INSERT (the
     ledger's trigger checks each entry balances)."""
-    scope = "s.id = ANY(%(made)s) AND s.status = 'approved' AND s.gross_fen <> 0"
+    scope = ("s.id IN (SELECT id FROM settle_made) AND s.status = 'approved' "
+             "AND s.gross_fen <> 0")
     cursor.execute(f"""
         INSERT INTO ledger_account (code, party)
         SELECT code, 'dist:' || s.distributor_id FROM distribution_statement s,
@@ -278,25 +315,29 @@ def _post_approved(cursor, params) -> None:
         UNION ALL SELECT '{A.TAX_WITHHELD}', ''
         ON CONFLICT (code, party) DO NOTHING
     """, params)
+    # The entries and all their legs in one statement, joined by primary keys only (the
+    # fresh rows have no statistics yet, and a join on source_key = id::text would make
+    # the planner loop over them).
     cursor.execute(f"""
-        INSERT INTO ledger_journalentry (source, source_key, order_id, memo, posted_at)
-        SELECT 'statement', s.id::text, NULL,
-               'statement ' || to_char(s.month, 'YYYY-MM') || ' of distributor '
-               || s.distributor_id, %(now)s
-        FROM distribution_statement s WHERE {scope}
-    """, params)
-    cursor.execute(f"""
+        WITH entries AS (
+            INSERT INTO ledger_journalentry (source, source_key, order_id, memo, posted_at)
+            SELECT 'statement', s.id::text, NULL,
+                   'statement ' || to_char(s.month, 'YYYY-MM') || '/' || s.sequence
+                   || ' of distributor ' || s.distributor_id, %(now)s
+            FROM distribution_statement s WHERE {scope}
+            RETURNING id, source_key
+        )
         INSERT INTO ledger_journalleg (entry_id, account_id, amount_fen)
-        SELECT j.id, (SELECT a.id FROM ledger_account a
+        SELECT e.id, (SELECT a.id FROM ledger_account a
                       WHERE a.code = leg.code AND a.party = leg.party), leg.amount
-        FROM distribution_statement s
-        JOIN ledger_journalentry j ON j.source = 'statement' AND j.source_key = s.id::text
+        FROM entries e
+        JOIN distribution_statement s ON s.id = e.source_key::bigint
         CROSS JOIN LATERAL (VALUES
             ('{A.DISTRIBUTOR_PAYABLE}', 'dist:' || s.distributor_id, s.gross_fen),
             ('{A.DISTRIBUTOR_WITHDRAWABLE}', 'dist:' || s.distributor_id, -s.net_fen),
             ('{A.TAX_WITHHELD}', '', -s.tax_fen)
         ) AS leg(code, party, amount)
-        WHERE {scope} AND leg.amount <> 0
+        WHERE leg.amount <> 0
     """, params)
 
 
@@ -323,8 +364,8 @@ def statement_approve(*, statement_id: int, staff_id: int) -> Statement:
         if statement.gross_fen:
             entry_post(source="statement", source_key=str(statement.pk),
                        legs=statement_legs(statement),
-                       memo=f"statement {statement.month:%Y-%m} of distributor "
-                            f"{statement.distributor_id}")
+                       memo=f"statement {statement.month:%Y-%m}/{statement.sequence} of "
+                            f"distributor {statement.distributor_id}")
     return statement
 
 

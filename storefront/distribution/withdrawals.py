@@ -15,7 +15,7 @@ import datetime as dt
 import secrets
 
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from core import events, outbox
@@ -28,11 +28,11 @@ from storefront.distribution.errors import (
     WithdrawalNotAllowed,
 )
 from storefront.distribution.models import (
-    CommissionEntry,
+    Commission,
+    CommissionReversal,
     DistributionSettings,
     Distributor,
     DistributorStatus,
-    EntryKind,
     Withdrawal,
     WithdrawalStatus,
 )
@@ -109,12 +109,11 @@ def risk_reasons(distributor: Distributor, amount_fen: int,
         if amount_fen >= SPIKE_FLOOR_FEN and amount_fen > SPIKE_FACTOR * average:
             reasons.append(f"{amount_fen} fen is over {SPIKE_FACTOR}× the usual {average} fen")
     since = timezone.now() - dt.timedelta(days=90)
-    moved = CommissionEntry.objects.filter(distributor=distributor, created_at__gte=since)
-    sums = moved.aggregate(
-        earned=Sum("amount_fen", filter=Q(kind=EntryKind.ACCRUAL)),
-        reversed=Sum("amount_fen", filter=Q(kind=EntryKind.REVERSAL)),
-    )
-    earned, reversed_ = sums["earned"] or 0, -(sums["reversed"] or 0)
+    earned = Commission.objects.filter(distributor=distributor, created_at__gte=since) \
+        .aggregate(total=Sum("amount_fen"))["total"] or 0
+    reversed_ = CommissionReversal.objects.filter(distributor=distributor,
+                                                  created_at__gte=since) \
+        .aggregate(total=Sum("amount_fen"))["total"] or 0
     if earned and reversed_ / earned > HIGH_REFUND_SHARE:
         reasons.append(f"{reversed_ * 100 // earned}% of 90 days' commission was refunded")
     return reasons
