@@ -354,6 +354,16 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "storefront.orders.models.OrderStatus.choices",
         "AfterSalesStatusEnum": "storefront.orders.models.AfterSalesStatus.choices",
         "MerchantStatusEnum": "tenants.models.MerchantStatus.choices",
+        "DistributorStatusEnum": "storefront.distribution.models.DistributorStatus.choices",
+        "PlanStatusEnum": "storefront.distribution.models.PlanStatus.choices",
+        "StatementStatusEnum": "storefront.distribution.models.StatementStatus.choices",
+        "WithdrawalStatusEnum": "storefront.distribution.models.WithdrawalStatus.choices",
+        "AlertKindEnum": "storefront.distribution.models.AlertKind.choices",
+        "CommissionKindEnum": "storefront.distribution.models.CommissionKind.choices",
+        "RateSourceEnum": "storefront.distribution.models.RateSource.choices",
+        "PayoutRouteEnum": "storefront.distribution.models.PayoutRoute.choices",
+        "ComplianceCheckStatusEnum": ["ok", "warning", "fail"],
+        "AlertStatusFilterEnum": ["open", "resolved", "all"],
     },
 }
 

@@ -113,7 +113,7 @@ def check_tree_depth(now: dt.datetime, t: Thresholds) -> list[Finding]:
     for head in heads:
         branch = Distributor.objects.filter(path__startswith=head.path).aggregate(
             max_depth=Max("depth"), members=Count("id"))
-        if branch["max_depth"] <= raised.get(head.pk, 0):
+        if head.pk in raised and branch["max_depth"] <= raised[head.pk]:
             continue
         findings.append(Finding(
             AlertKind.TREE_DEPTH, head.pk,
