@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
@@ -339,26 +339,30 @@ def _reason(level: Level, figures: Figures) -> str:
     return f"promoted to {level.name}: {met} ({figures.month:%Y-%m})"[:200]
 
 
-def promote(distributor_id: int, *, now: dt.datetime | None = None) -> Level | None:
+def promote(distributor_id: int, *, now: dt.datetime | None = None,
+            all_levels: Sequence[Level] | None = None) -> Level | None:
     """Move an active distributor up to the highest level whose conditions hold, with
     this month's figures or last month's (an order paid late in a month completes in the
-    next). Never moves down. Answers the new level, or None when nothing changed."""
+    next). Never moves down. Answers the new level, or None when nothing changed.
+    `all_levels`: the levels, read once by a run over every distributor."""
     distributor = (Distributor.objects.select_related("level")
                    .filter(pk=distributor_id, status=DistributorStatus.ACTIVE).first())
     if distributor is None:
         return None
-    levels = [lv for lv in Level.objects.all() if lv.rank > _rank(distributor.level)]
-    if not any(lv.conditions for lv in levels):
-        return None
-    months = (current_month(now), previous_month(now))
-    figures = [distributor_figures(distributor, month) for month in months]
-    target = promotion_target(distributor.level, levels, figures)
+    all_levels = list(Level.objects.all()) if all_levels is None else all_levels
+    above = [lv for lv in all_levels if lv.rank > _rank(distributor.level)]
+    if not any(_conditions(lv) for lv in above):
+        return None  # at the top already: no figures to read
+    this_month = distributor_figures(distributor, current_month(now))
+    last = previous_month(now)
+    last_month = replace(this_month, month=last,
+                         monthly_gmv_fen=monthly_gmv_fen(distributor.pk, last))
+    target = promotion_target(distributor.level, above, [this_month, last_month])
     if target is None:
         return None
     level, reached = target
     changed = services.level_set(distributor_id=distributor.pk, level=level,
-                                 actor=Actor.system(),
-                                 reason=_reason(level, reached))
+                                 actor=Actor.system(), reason=_reason(level, reached))
     return level if changed else None
 
 

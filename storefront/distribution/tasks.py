@@ -12,7 +12,12 @@ from django.db import transaction
 from django.db.models import F, Sum
 
 from storefront.distribution import compliance, levels, settlement
-from storefront.distribution.models import Distributor, DistributorStatus, OrderAttribution
+from storefront.distribution.models import (
+    Distributor,
+    DistributorStatus,
+    Level,
+    OrderAttribution,
+)
 from storefront.orders.models import OrderLine
 
 BATCH = 500
@@ -83,7 +88,10 @@ def _active_ids(**filters):
 def promote_all() -> int:
     """Nightly: everyone's figures move without an order of theirs completing (recruits,
     team sales), so everyone is looked at. Answers how many moved up."""
-    return sum(levels.promote(pk) is not None for pk in _active_ids())
+    all_levels = list(Level.objects.all())
+    if not any(level.conditions for level in all_levels):
+        return 0
+    return sum(levels.promote(pk, all_levels=all_levels) is not None for pk in _active_ids())
 
 
 @shared_task(ignore_result=True)

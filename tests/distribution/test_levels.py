@@ -284,3 +284,12 @@ def test_monthly_review_moves_down_who_no_longer_meets_a_level(ladder, big_sku):
     change = LevelChange.objects.filter(distributor=dropped).last()
     assert change.reason == ("monthly review 2026-11: 黄金 no longer met "
                              "(monthly_gmv_fen 2000000 < 5000000)")
+
+
+def test_the_nightly_run_reads_no_figures_of_someone_at_the_top(ladder,
+                                                                django_assert_num_queries):
+    (distributor,) = make_chain(1)
+    Distributor.objects.filter(pk=distributor.pk).update(level=ladder[2])
+    every_level = list(Level.objects.all())
+    with django_assert_num_queries(1):  # the distributor's row, with their level
+        assert levels.promote(distributor.pk, all_levels=every_level) is None
