@@ -512,6 +512,7 @@ def test_the_printable_page(world, mall_client):
     assert mall_client.get(url).status_code == 302  # to the console's sign-in
     mall_client.force_login(make_staff("clerk@mall.test", "view_distributor"))
     assert mall_client.get(url).status_code == 403
+    assert 'id="compliance-link"' not in mall_client.get("/console/").content.decode()
     mall_client.force_login(make_staff("auditor@mall.test", "view_compliancealert"))
     page = mall_client.get(url)
     html = page.content.decode()
