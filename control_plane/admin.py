@@ -1,7 +1,7 @@
 """The platform admin (/admin/ on the platform host), a face over the shared domain apps:
 merchants with status, host and dates, suspended and reactivated through the tenants
 services; WeChat Pay bindings approved or rejected (with a reason) through the binding
-service; plans."""
+service; plans; the open compliance alerts of every mall (Merchants › Compliance alerts)."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -9,10 +9,12 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.postgres.aggregates import StringAgg
 from django.db.models import OuterRef, Subquery
 from django.template.response import TemplateResponse
+from django.urls import path
 
 from billing.models import Plan
 from core.actors import Actor
 from core.errors import DomainError
+from storefront.distribution.compliance import open_alerts_of_every_mall
 from tenants import services, wechat_binding
 from tenants.models import (
     Domain,
@@ -90,6 +92,20 @@ class MerchantAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{merchant.slug}: {exc.message}", messages.ERROR)
         if done:
             self.message_user(request, f"{done} mall(s) {verb}.", messages.SUCCESS)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.compliance_alerts)
+        return [path("compliance/", view, name="tenants_merchant_compliance"),
+                *super().get_urls()]
+
+    def compliance_alerts(self, request):
+        """The anti-pyramid monitor's open alerts, mall by mall (each mall's staff resolve
+        them in their console; the platform watches who leaves them open)."""
+        malls = [mall for mall in open_alerts_of_every_mall(per_mall=20) if mall.open]
+        return TemplateResponse(request, "admin/tenants/merchant/compliance.html", {
+            **self.admin_site.each_context(request), "title": "Open compliance alerts",
+            "opts": self.model._meta, "malls": malls,
+        })
 
     @admin.action(description="Suspend selected malls")
     def suspend(self, request, queryset):

@@ -199,6 +199,32 @@ CELERY_BEAT_SCHEDULE = {
         "task": "storefront.ledger.tasks.ledger_check_nightly",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Distribution (storefront.distribution.tasks), every mall, Asia/Shanghai; each task is
+    # safe to run twice. Commissions become available once their after-sales hold is over.
+    "distribution-release-commissions": {
+        "task": "storefront.distribution.tasks.release_commissions",
+        "schedule": 600.0,
+        "options": {"expires": 590},
+    },
+    # Last month's levels re-checked (demotion) before the statements of the 1st.
+    "distribution-review-levels": {
+        "task": "storefront.distribution.tasks.review_levels_monthly",
+        "schedule": crontab(day_of_month=1, hour=1, minute=0),
+    },
+    # Statements "by the 5th of next month": each of days 1-5 settles what earlier runs
+    # did not (one statement per distributor and month).
+    "distribution-monthly-statements": {
+        "task": "storefront.distribution.tasks.generate_monthly_statements",
+        "schedule": crontab(day_of_month="1-5", hour=2, minute=0),
+    },
+    "distribution-promote": {
+        "task": "storefront.distribution.tasks.promote_all",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    "distribution-compliance-monitor": {
+        "task": "storefront.distribution.tasks.compliance_monitor_nightly",
+        "schedule": crontab(hour=4, minute=0),
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -328,6 +354,16 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "storefront.orders.models.OrderStatus.choices",
         "AfterSalesStatusEnum": "storefront.orders.models.AfterSalesStatus.choices",
         "MerchantStatusEnum": "tenants.models.MerchantStatus.choices",
+        "DistributorStatusEnum": "storefront.distribution.models.DistributorStatus.choices",
+        "PlanStatusEnum": "storefront.distribution.models.PlanStatus.choices",
+        "StatementStatusEnum": "storefront.distribution.models.StatementStatus.choices",
+        "WithdrawalStatusEnum": "storefront.distribution.models.WithdrawalStatus.choices",
+        "AlertKindEnum": "storefront.distribution.models.AlertKind.choices",
+        "CommissionKindEnum": "storefront.distribution.models.CommissionKind.choices",
+        "RateSourceEnum": "storefront.distribution.models.RateSource.choices",
+        "PayoutRouteEnum": "storefront.distribution.models.PayoutRoute.choices",
+        "ComplianceCheckStatusEnum": ["ok", "warning", "fail"],
+        "AlertStatusFilterEnum": ["open", "resolved", "all"],
     },
 }
 

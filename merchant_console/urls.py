@@ -1,6 +1,13 @@
 from django.urls import path
 
-from merchant_console import orders_views, payments_views, sign_in_locks, views, wechat_pay
+from merchant_console import (
+    distribution_views,
+    orders_views,
+    payments_views,
+    sign_in_locks,
+    views,
+    wechat_pay,
+)
 
 app_name = "console"
 
@@ -19,4 +26,6 @@ urlpatterns = [
     path("wechat-pay/", wechat_pay.wechat_pay_page, name="wechat-pay"),
     path("payments/alerts/", payments_views.payment_alerts, name="payment-alerts"),
     path("sign-in-locks/", sign_in_locks.sign_in_locks, name="sign-in-locks"),
+    path("distribution/compliance/", distribution_views.compliance_page,
+         name="distribution-compliance"),
 ]

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from storefront.distribution.compliance import alerts_open_count
 from tenants.handoff import handoff_token_consume
 
 
@@ -49,4 +50,7 @@ def handoff(request):
 def home(request):
     if not request.user.is_staff:
         raise PermissionDenied
-    return render(request, "console/home.html")
+    context = {}
+    if request.user.has_perm("distribution.view_compliancealert"):
+        context["compliance_open"] = alerts_open_count()["open"]
+    return render(request, "console/home.html", context)

@@ -30,6 +30,9 @@ from django.utils.regex_helper import normalize
 
 from billing.models import Plan
 from core.actors import Actor
+from storefront.distribution import levels, plans, services
+from storefront.distribution.compliance import Thresholds, compliance_monitor
+from storefront.distribution.models import ComplianceAlert
 from storefront.orders.after_sales import RefundItem, after_sales_request
 from storefront.orders.services import CheckoutItem, order_mark_paid, order_place
 from storefront.payments import services as payments
@@ -114,13 +117,26 @@ def walk_mall(request, mall):
     case = after_sales_request(order=paid, shopper_id=shopper.pk, reason="damaged",
                                items=[RefundItem(order_line_id=paid.lines.get().pk, quantity=1)])
     owner = get_user_model().objects.get(username="owner@example.com")
+    distributor, level, plan, alert = _distribution(shopper)
     ids = {
         "product_id": sku.product_id, "sku_id": sku.pk, "image_id": image.pk,
         "banner_id": banner.pk, "category_id": sku.product.category_id,
         "number": (paid.number, unpaid.number), "request_id": case.pk, "case_id": case.pk,
         "out_trade_no": payment.out_trade_no, "address_id": address.pk,
+        "distributor_id": distributor.pk, "shopper_id": shopper.pk, "level_id": level.pk,
+        "plan_id": plan.pk, "alert_id": alert.pk, "statement_id": UNKNOWN,
+        "withdrawal_id": UNKNOWN,
     }
     return {"merchant": merchant, "shopper": shopper, "owner": owner, "ids": ids}
+
+
+def _distribution(shopper):
+    """The shopper is a distributor on a level, under an active plan, with an alert."""
+    level = levels.level_create(data={"name": "普通", "rank": 0, "rates_bp": [1000]})
+    plan = plans.plan_activate(plan_id=plans.plan_create({"name": "标准", "rates_bp": [1000]}).pk)
+    distributor = services.distributor_join(shopper=shopper)
+    compliance_monitor(thresholds=Thresholds(max_depth=-1))
+    return distributor, level, plan, ComplianceAlert.objects.get()
 
 
 @pytest.fixture

@@ -39,3 +39,18 @@ class WithdrawalInvalid(InvalidInput):
 
 class WithdrawalNotAllowed(Conflict):
     code = "withdrawal_not_allowed"
+
+
+class LevelNotFound(NotFound):
+    code = "level_not_found"
+    default_message = "No such level."
+
+
+class LevelInUse(Conflict):
+    code = "level_in_use"
+    default_message = "This level is in use."
+
+
+class AlertNotFound(NotFound):
+    code = "alert_not_found"
+    default_message = "No such compliance alert."

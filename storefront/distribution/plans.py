@@ -18,7 +18,11 @@ from django.db.models import Max
 from django.utils import timezone
 
 from storefront.distribution import calculator
-from storefront.distribution.errors import PlanInvalid
+from storefront.distribution.errors import (
+    DistributionNotFound,
+    IllegalDistributionTransition,
+    PlanInvalid,
+)
 from storefront.distribution.models import (
     PLATFORM_MAX_TIERS,
     AlertKind,
@@ -219,9 +223,13 @@ def plan_activate(*, plan_id: int, staff_id: int | None = None) -> CommissionPla
     """Make a draft the active plan; the one before is retired. Orders already paid keep
     the version they were paid under. Validated again against today's mall settings."""
     with transaction.atomic():
-        plan = CommissionPlan.objects.select_for_update().get(pk=plan_id)
+        plan = CommissionPlan.objects.select_for_update().filter(pk=plan_id).first()
+        if plan is None:
+            raise DistributionNotFound("No such plan.")
         if plan.status != PlanStatus.DRAFT:
-            raise PlanInvalid(fields={"status": ["Only a draft can be activated."]})
+            raise IllegalDistributionTransition(
+                f"Plan v{plan.version} is {plan.status}: only a draft can be activated.",
+                fields={"status": [plan.status]})
         plan_validate(plan_fields(plan))
         CommissionPlan.objects.filter(status=PlanStatus.ACTIVE).update(
             status=PlanStatus.RETIRED

@@ -60,3 +60,9 @@ events.task_subscriber(
     "after_sales.refunded", "storefront.distribution.tasks.count_attributed_sale",
     kwargs=lambda event: {"order_id": event.subject.order_id},
 )
+# A completed order may lift its distributor to a level (storefront.distribution.levels):
+# after commit, off the order's transaction.
+events.task_subscriber(
+    "order.completed", "storefront.distribution.tasks.promote_after_order",
+    kwargs=lambda event: {"order_id": event.data["id"]},
+)

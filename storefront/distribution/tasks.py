@@ -1,4 +1,9 @@
-"""Celery tasks of the distribution engine; each is safe to run twice."""
+"""Celery tasks of the distribution engine; each is safe to run twice.
+
+Each runs in one mall's schema (tenant-schemas-celery; the beat sends an entry without
+`tenant_schemas` to every mall), takes ids, and calls a service. The scheduled ones are in
+control_plane/settings.py (CELERY_BEAT_SCHEDULE, times in Asia/Shanghai).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,16 @@ from celery import shared_task
 from django.db import transaction
 from django.db.models import F, Sum
 
-from storefront.distribution.models import Distributor, OrderAttribution
+from storefront.distribution import compliance, levels, settlement
+from storefront.distribution.models import (
+    Distributor,
+    DistributorStatus,
+    Level,
+    OrderAttribution,
+)
 from storefront.orders.models import OrderLine
+
+BATCH = 500
 
 
 @shared_task
@@ -36,3 +49,61 @@ def send_withdrawal(withdrawal_id: int) -> str:
     from storefront.distribution.withdrawals import withdrawal_send
 
     return withdrawal_send(withdrawal_id).status
+
+
+@shared_task(ignore_result=True)
+def release_commissions() -> int:
+    """Every 10 minutes: frozen commissions past the after-sales hold become available.
+    A second run finds nothing left to move."""
+    return settlement.commissions_release()
+
+
+@shared_task(ignore_result=True)
+def generate_monthly_statements() -> dict:
+    """02:00 on days 1 to 5: the previous month's statements. Each distributor gets one
+    statement a month (unique), so the later runs only settle those the first missed
+    (a commission that became available since, a run that died half-way)."""
+    run = settlement.statements_generate(settlement.previous_month())
+    return {"month": run.month.isoformat(), "statements": run.statements,
+            "entries": run.entries, "in_review": run.in_review}
+
+
+@shared_task(ignore_result=True)
+def promote_after_order(order_id: int) -> int | None:
+    """An order completed: its attributed distributor may have reached a level."""
+    distributor_id = (OrderAttribution.objects.filter(order_id=order_id)
+                      .values_list("distributor_id", flat=True).first())
+    if distributor_id is None:
+        return None
+    level = levels.promote(distributor_id)
+    return level.pk if level else None
+
+
+def _active_ids(**filters):
+    return (Distributor.objects.filter(status=DistributorStatus.ACTIVE, **filters)
+            .order_by("pk").values_list("pk", flat=True).iterator(chunk_size=BATCH))
+
+
+@shared_task(ignore_result=True)
+def promote_all() -> int:
+    """Nightly: everyone's figures move without an order of theirs completing (recruits,
+    team sales), so everyone is looked at. Answers how many moved up."""
+    all_levels = list(Level.objects.all())
+    if not any(level.conditions for level in all_levels):
+        return 0
+    return sum(levels.promote(pk, all_levels=all_levels) is not None for pk in _active_ids())
+
+
+@shared_task(ignore_result=True)
+def review_levels_monthly() -> int:
+    """On the 1st: distributors on a level re-checked monthly keep it only if last
+    month's figures still meet it. Answers how many moved down."""
+    month = settlement.previous_month()
+    return sum(levels.review_monthly(pk, month=month) is not None
+               for pk in _active_ids(level__demote_monthly=True))
+
+
+@shared_task(ignore_result=True)
+def compliance_monitor_nightly() -> dict:
+    """Nightly: the anti-pyramid checks; alerts are unique per kind, distributor and day."""
+    return compliance.compliance_monitor()

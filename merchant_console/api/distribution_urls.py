@@ -1,0 +1,57 @@
+"""Staff API: the distribution programme (under /api/v1/console/distribution/)."""
+
+from django.urls import path
+
+from merchant_console.api import distribution as api
+
+D = "distributors/<int:distributor_id>"
+
+urlpatterns = [
+    path("distributors/", api.StaffDistributorListApi.as_view(),
+         name="console-api-distributors"),
+    path("distributors/assign/", api.StaffDistributorAssignApi.as_view(),
+         name="console-api-distributor-assign"),
+    path(f"{D}/", api.StaffDistributorDetailApi.as_view(), name="console-api-distributor"),
+    path(f"{D}/approve/", api.StaffDistributorApproveApi.as_view(),
+         name="console-api-distributor-approve"),
+    path(f"{D}/freeze/", api.StaffDistributorFreezeApi.as_view(),
+         name="console-api-distributor-freeze"),
+    path(f"{D}/unfreeze/", api.StaffDistributorUnfreezeApi.as_view(),
+         name="console-api-distributor-unfreeze"),
+    path(f"{D}/clear/", api.StaffDistributorClearApi.as_view(),
+         name="console-api-distributor-clear"),
+    path(f"{D}/level/", api.StaffDistributorLevelApi.as_view(),
+         name="console-api-distributor-level"),
+    path(f"{D}/recruiter/", api.StaffDistributorRecruiterApi.as_view(),
+         name="console-api-distributor-recruiter"),
+    path(f"{D}/customers/", api.StaffDistributorCustomersApi.as_view(),
+         name="console-api-distributor-customers"),
+    path("shoppers/<int:shopper_id>/binding-history/", api.StaffBindingHistoryApi.as_view(),
+         name="console-api-binding-history"),
+    path("levels/", api.StaffLevelListApi.as_view(), name="console-api-levels"),
+    path("levels/<int:level_id>/", api.StaffLevelDetailApi.as_view(), name="console-api-level"),
+    path("settings/", api.StaffSettingsApi.as_view(), name="console-api-distribution-settings"),
+    path("plans/", api.StaffPlanListApi.as_view(), name="console-api-plans"),
+    path("plans/preview/", api.StaffPlanPreviewApi.as_view(), name="console-api-plan-preview"),
+    path("plans/<int:plan_id>/", api.StaffPlanDetailApi.as_view(), name="console-api-plan"),
+    path("plans/<int:plan_id>/activate/", api.StaffPlanActivateApi.as_view(),
+         name="console-api-plan-activate"),
+    path("statements/", api.StaffStatementListApi.as_view(), name="console-api-statements"),
+    path("statements/<int:statement_id>/approve/", api.StaffStatementApproveApi.as_view(),
+         name="console-api-statement-approve"),
+    path("statements/<int:statement_id>/hold/", api.StaffStatementHoldApi.as_view(),
+         name="console-api-statement-hold"),
+    path("withdrawals/", api.StaffWithdrawalListApi.as_view(), name="console-api-withdrawals"),
+    path("withdrawals/<int:withdrawal_id>/approve/", api.StaffWithdrawalApproveApi.as_view(),
+         name="console-api-withdrawal-approve"),
+    path("withdrawals/<int:withdrawal_id>/reject/", api.StaffWithdrawalRejectApi.as_view(),
+         name="console-api-withdrawal-reject"),
+    path("compliance/alerts/", api.StaffAlertListApi.as_view(),
+         name="console-api-compliance-alerts"),
+    path("compliance/alerts/count/", api.StaffAlertCountApi.as_view(),
+         name="console-api-compliance-alerts-count"),
+    path("compliance/alerts/<int:alert_id>/resolve/", api.StaffAlertResolveApi.as_view(),
+         name="console-api-compliance-alert-resolve"),
+    path("compliance/report/", api.StaffComplianceReportApi.as_view(),
+         name="console-api-compliance-report"),
+]

@@ -1,0 +1,127 @@
+"""Reads of the distribution engine for the staff faces: lists with their filters, and
+`*_get` fetches that answer a 404 (a domain error) for an unknown id."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q, QuerySet
+
+from storefront.distribution.errors import DistributionInvalid, DistributionNotFound
+from storefront.distribution.models import (
+    BindingChange,
+    CommissionPlan,
+    CustomerBinding,
+    Distributor,
+    Level,
+    Statement,
+    Withdrawal,
+)
+from storefront.shoppers.models import Shopper
+
+
+def distributor_list(*, status: str | None = None, level_id: int | None = None,
+                     q: str | None = None) -> QuerySet[Distributor]:
+    """Newest first. `q`: an invite code (any case) or the start of a phone number."""
+    distributors = Distributor.objects.select_related("shopper", "level", "recruiter")
+    if status:
+        distributors = distributors.filter(status=status)
+    if level_id is not None:
+        distributors = distributors.filter(level_id=level_id)
+    q = (q or "").strip()
+    if q:
+        distributors = distributors.filter(
+            Q(invite_code=q.upper()) | Q(shopper__phone__startswith=q))
+    return distributors.order_by("-created_at", "-id")
+
+
+def distributor_get(*, distributor_id: int) -> Distributor:
+    distributor = (Distributor.objects.select_related("shopper", "level", "recruiter")
+                   .filter(pk=distributor_id).first())
+    if distributor is None:
+        raise DistributionNotFound()
+    return distributor
+
+
+def distributor_for_input(distributor_id: int | None, *, field: str) -> Distributor | None:
+    """A distributor named in a request body: unknown is bad input (400), not a 404."""
+    if distributor_id is None:
+        return None
+    distributor = Distributor.objects.filter(pk=distributor_id).first()
+    if distributor is None:
+        raise DistributionInvalid(fields={field: ["No such distributor."]})
+    return distributor
+
+
+def shopper_for_input(shopper_id: int, *, field: str = "shopper_id") -> Shopper:
+    shopper = Shopper.objects.filter(pk=shopper_id).first()
+    if shopper is None:
+        raise DistributionInvalid(fields={field: ["No such shopper."]})
+    return shopper
+
+
+def level_for_input(level_id: int | None, *, field: str = "level_id") -> Level | None:
+    if level_id is None:
+        return None
+    level = Level.objects.filter(pk=level_id).first()
+    if level is None:
+        raise DistributionInvalid(fields={field: ["No such level."]})
+    return level
+
+
+def customers_of(*, distributor_id: int) -> QuerySet[CustomerBinding]:
+    """The shoppers bound to a distributor now, newest binding first."""
+    distributor_get(distributor_id=distributor_id)
+    return (CustomerBinding.objects.filter(distributor_id=distributor_id)
+            .select_related("shopper").order_by("-bound_at", "-id"))
+
+
+def binding_history(*, shopper_id: int) -> QuerySet[BindingChange]:
+    """Every change of a shopper's binding, oldest first (404 for an unknown shopper)."""
+    if not Shopper.objects.filter(pk=shopper_id).exists():
+        raise DistributionNotFound("No such shopper.")
+    return (BindingChange.objects.filter(shopper_id=shopper_id)
+            .select_related("from_distributor", "to_distributor").order_by("created_at", "id"))
+
+
+def plan_list() -> QuerySet[CommissionPlan]:
+    return CommissionPlan.objects.order_by("-version")
+
+
+def plan_get(*, plan_id: int) -> CommissionPlan:
+    plan = CommissionPlan.objects.filter(pk=plan_id).first()
+    if plan is None:
+        raise DistributionNotFound("No such plan.")
+    return plan
+
+
+def statement_list(*, month: dt.date | None = None,
+                   status: str | None = None) -> QuerySet[Statement]:
+    statements = Statement.objects.select_related("distributor")
+    if month is not None:
+        statements = statements.filter(month=month)
+    if status:
+        statements = statements.filter(status=status)
+    return statements.order_by("-month", "-id")
+
+
+def statement_get(*, statement_id: int) -> Statement:
+    statement = Statement.objects.select_related("distributor").filter(pk=statement_id).first()
+    if statement is None:
+        raise DistributionNotFound("No such statement.")
+    return statement
+
+
+def withdrawal_list(*, status: str | None = None) -> QuerySet[Withdrawal]:
+    withdrawals = Withdrawal.objects.select_related("distributor")
+    if status:
+        withdrawals = withdrawals.filter(status=status)
+    return withdrawals.order_by("-created_at", "-id")
+
+
+def withdrawal_get(*, withdrawal_id: int) -> Withdrawal:
+    withdrawal = Withdrawal.objects.select_related("distributor").filter(
+        pk=withdrawal_id).first()
+    if withdrawal is None:
+        raise DistributionNotFound("No such withdrawal.")
+    return withdrawal
