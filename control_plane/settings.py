@@ -200,11 +200,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=30),
     },
     # Distribution (storefront.distribution.tasks), every mall, Asia/Shanghai; each task is
-    # safe to run twice. Commissions become available once their after-sales hold is over.
+    # safe to run twice. Commissions become available (every minute) once their after-sales
+    # hold is over.
     "distribution-release-commissions": {
         "task": "storefront.distribution.tasks.release_commissions",
-        "schedule": 600.0,
-        "options": {"expires": 590},
+        "schedule": 60.0,
+        "options": {"expires": 55},
     },
     # Last month's levels re-checked (demotion) before the statements of the 1st.
     "distribution-review-levels": {

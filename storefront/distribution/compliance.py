@@ -38,13 +38,12 @@ from storefront.distribution.models import (
     PLATFORM_MAX_TIERS,
     AlertKind,
     Commission,
-    CommissionEntry,
     CommissionKind,
+    CommissionReversal,
     ComplianceAlert,
     DistributionSettings,
     Distributor,
     DistributorStatus,
-    EntryKind,
     JoinMode,
     Level,
     OrderAttribution,
@@ -262,25 +261,25 @@ def check_refund_after_payout(now: dt.datetime, t: Thresholds) -> list[Finding]:
     buying, cashing the commission, then refunding."""
     since = now - dt.timedelta(days=t.refund_window_days)
     window = Q(created_at__gte=since, created_at__lt=now)
-    after = dict(CommissionEntry.objects.filter(
-        window, kind=EntryKind.REVERSAL, commission__settled_at__isnull=False,
+    after = dict(CommissionReversal.objects.filter(
+        window, commission__settled_at__isnull=False,
         created_at__gte=F("commission__settled_at"),
     ).values("distributor_id").annotate(s=Sum("amount_fen"))
         .values_list("distributor_id", "s"))
-    earned = dict(CommissionEntry.objects.filter(
-        window, kind=EntryKind.ACCRUAL, distributor_id__in=list(after),
+    earned = dict(Commission.objects.filter(
+        window, distributor_id__in=list(after),
     ).values("distributor_id").annotate(s=Sum("amount_fen"))
         .values_list("distributor_id", "s"))
     flagged = sorted(pk for pk, back in after.items()
-                     if -back >= t.refund_min_fen
-                     and -back * 100 > earned.get(pk, 0) * t.refund_share_pct)
+                     if back >= t.refund_min_fen
+                     and back * 100 > earned.get(pk, 0) * t.refund_share_pct)
     skip = _with_open_alert(AlertKind.REFUND_AFTER_PAYOUT, flagged)
     codes = _codes(flagged)
     findings = []
     for pk in flagged:
         if pk in skip:
             continue
-        back, total = -after[pk], earned.get(pk, 0)
+        back, total = after[pk], earned.get(pk, 0)
         share = back * 100 // total if total else 100
         findings.append(Finding(
             AlertKind.REFUND_AFTER_PAYOUT, pk,

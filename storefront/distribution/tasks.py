@@ -52,17 +52,18 @@ def send_withdrawal(withdrawal_id: int) -> str:
 
 
 @shared_task(ignore_result=True)
-def release_commissions() -> int:
-    """Every 10 minutes: frozen commissions past the after-sales hold become available.
-    A second run finds nothing left to move."""
-    return settlement.commissions_release()
+def release_commissions() -> dict:
+    """Every minute: frozen commissions past the after-sales hold become available (and,
+    in a mall settling as they become available, are settled at once). A second run finds
+    nothing left to move."""
+    return settlement.commissions_settle_due()
 
 
 @shared_task(ignore_result=True)
 def generate_monthly_statements() -> dict:
-    """02:00 on days 1 to 5: the previous month's statements. Each distributor gets one
-    statement a month (unique), so the later runs only settle those the first missed
-    (a commission that became available since, a run that died half-way)."""
+    """02:00 on days 1 to 5: the previous month's statements. Later runs settle only what
+    the first missed (a commission that became available since, a run that died half-way)
+    into a further statement of the month; nothing is settled twice."""
     run = settlement.statements_generate(settlement.previous_month())
     return {"month": run.month.isoformat(), "statements": run.statements,
             "entries": run.entries, "in_review": run.in_review}
