@@ -39,3 +39,11 @@ class WithdrawalInvalid(InvalidInput):
 
 class WithdrawalNotAllowed(Conflict):
     code = "withdrawal_not_allowed"
+
+
+class DistributorNotActive(Conflict):
+    """A pending, frozen or closed distributor asked for something only an active one has
+    (an invite link, a poster)."""
+
+    code = "distributor_not_active"
+    default_message = "Your distributor account is not active."
