@@ -216,10 +216,13 @@ class LevelProgress:
 
 
 def level_progress(*, distributor: Distributor, now: dt.datetime | None = None) -> LevelProgress:
-    """The distributor's level, the next one up and how far each of its conditions is."""
+    """The distributor's level, the next one up that has conditions, and how far the
+    distributor is on each."""
     current = distributor.level
     rank = current.rank if current else -1
-    upcoming = Level.objects.filter(rank__gt=rank).order_by("rank").first()
+    # A level without conditions is a starting level, not one to be promoted to.
+    upcoming = (Level.objects.filter(rank__gt=rank).exclude(conditions={})
+                .order_by("rank").first())
     if upcoming is None:
         return LevelProgress(level=current, next_level=None)
     wanted = {key: value for key, value in (upcoming.conditions or {}).items()
