@@ -147,7 +147,7 @@ def test_a_pending_distributor_cannot_withdraw(mall, rules):
 
 
 @pytest.fixture
-def transferring(mall, paying_mall, sim):
+def transferring(mall, paying_mall, sim):  # noqa: F811 - fixtures imported above
     """A distributor whose withdrawal WeChat (the simulator) holds for their confirmation."""
     _, _, shopper, _ = paying_mall(mall)
     setup_rules()
@@ -163,7 +163,7 @@ def transferring(mall, paying_mall, sim):
 
 
 def test_a_transfer_waiting_for_the_user_offers_confirmation_outside_wechat_explained(
-        transferring, wechat_settings):
+        transferring, wechat_settings):  # noqa: F811
     client, withdrawal, transfer = transferring
     html = client.get(PAGE).content.decode()
 
@@ -175,7 +175,7 @@ def test_a_transfer_waiting_for_the_user_offers_confirmation_outside_wechat_expl
     assert 'id="wx-config"' not in html  # no JS-SDK outside WeChat
 
 
-def test_inside_wechat_the_page_signs_a_js_sdk_config(transferring, wechat_settings):
+def test_inside_wechat_the_page_signs_a_js_sdk_config(transferring, wechat_settings):  # noqa: F811
     from storefront.notifications.wechat import _client
 
     client, _, _ = transferring
@@ -192,7 +192,7 @@ def test_inside_wechat_the_page_signs_a_js_sdk_config(transferring, wechat_setti
     assert config["signature"] == hashlib.sha1(signed.encode()).hexdigest()  # noqa: S324
 
 
-def test_once_the_user_confirms_in_wechat_the_withdrawal_is_paid(transferring, sim):
+def test_once_the_user_confirms_in_wechat_the_withdrawal_is_paid(transferring, sim):  # noqa: F811
     client, withdrawal, transfer = transferring
     requests.post(f"{sim.base_url}/_sim/transfer/{transfer.transfer_bill_no}/confirm",
                   json={}, timeout=5).raise_for_status()
@@ -205,7 +205,7 @@ def test_once_the_user_confirms_in_wechat_the_withdrawal_is_paid(transferring, s
     assert "Paid to your WeChat balance" in html and 'class="confirm-transfer"' not in html
 
 
-def test_a_declined_transfer_gives_the_money_back_and_says_why(transferring, sim):
+def test_a_declined_transfer_gives_the_money_back_and_says_why(transferring, sim):  # noqa: F811
     client, withdrawal, transfer = transferring
     requests.post(f"{sim.base_url}/_sim/transfer/{transfer.transfer_bill_no}/decline",
                   json={}, timeout=5).raise_for_status()
