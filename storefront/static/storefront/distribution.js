@@ -41,14 +41,18 @@
       }
     }
     function poll() {
-      if (document.hidden) { setTimeout(poll, 2000); return; }
+      // Every 2 s from the start of the last request (not its end), so a new commission
+      // shows at most 2 s and one round trip after it was recorded.
+      var started = Date.now();
+      function next(delay) { setTimeout(poll, Math.max(0, delay - (Date.now() - started))); }
+      if (document.hidden) { next(2000); return; }
       fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
         .then(function (response) {
           if (!response.ok) { throw new Error("pulse " + response.status); }
           return response.json();
         })
-        .then(function (data) { apply(data); setTimeout(poll, 2000); })
-        .catch(function () { setTimeout(poll, 6000); });
+        .then(function (data) { apply(data); next(2000); })
+        .catch(function () { next(6000); });
     }
     setTimeout(poll, 2000);
   }
