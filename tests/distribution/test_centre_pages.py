@@ -308,3 +308,20 @@ def test_the_pulse_is_json_for_the_distributor_only(mall, plan, sku):
     assert anonymous.status_code == 401 and anonymous.json()["code"] == "not_authenticated"
     stranger = client_for(mall, make_shopper()).get("/me/distribution/earnings/pulse/")
     assert stranger.status_code == 404 and stranger.json()["code"] == "distribution_not_found"
+
+
+def test_the_pulse_costs_the_same_few_queries_however_many_commissions(mall, plan, sku):
+    """It runs every 2 s for each open earnings page: no query per commission."""
+    (distributor,) = make_chain(1)
+    client = client_for(mall, distributor.shopper)
+    pay(place(make_shopper(), (sku, 1), referrer=distributor))
+    with CaptureQueriesContext(connection) as one:
+        client.get("/me/distribution/earnings/pulse/")
+    for _ in range(3):
+        pay(place(make_shopper(), (sku, 1), referrer=distributor))
+    with CaptureQueriesContext(connection) as four:
+        body = client.get("/me/distribution/earnings/pulse/").json()
+
+    assert body["count"] == 4
+    # host → mall (3), session, shopper, distributor, balances (2), the newest rows
+    assert len(four.captured_queries) == len(one.captured_queries) <= 9
