@@ -200,6 +200,9 @@ _ENGINE_MESSAGES = [
      gettext_lazy("This mall takes distributors by invitation: use an invite link.")),
     (r"An invite code is required\.", "", gettext_lazy("An invite code is required.")),
     (r"Some fields are not valid\.", "", gettext_lazy("Some fields are not valid.")),
+    (r"Your invite link and posters work once your distributor account is active\.", "",
+     gettext_lazy("Your invite link and posters work once your distributor account is "
+                  "active.")),
 ]
 _ENGINE_PATTERNS = [(re.compile(f"^{pattern}$"), kinds, template)
                     for pattern, kinds, template in _ENGINE_MESSAGES]

@@ -189,7 +189,8 @@ def share(request: HttpRequest, distributor) -> HttpResponse:
     """The invite link, its QR code, the invite code, and posters of the shop and of the
     goods for sale."""
     if distributor.status != DistributorStatus.ACTIVE:
-        messages.error(request, str(DistributorNotActive.default_message))
+        messages.error(request, _("Your invite link and posters work once your distributor "
+                                  "account is active."))
         return redirect(CENTRE)
     link = request.build_absolute_uri(selectors.share_path(distributor=distributor))
     query = (request.GET.get("q") or "")[:40]
