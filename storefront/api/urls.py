@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("storefront.api.account_urls")),
     path("", include("storefront.api.orders_urls")),
     path("", include("storefront.api.payments_urls")),
+    path("", include("storefront.api.distribution_urls")),
 ]

@@ -54,3 +54,11 @@ class LevelInUse(Conflict):
 class AlertNotFound(NotFound):
     code = "alert_not_found"
     default_message = "No such compliance alert."
+
+
+class DistributorNotActive(Conflict):
+    """A pending, frozen or closed distributor asked for something only an active one has
+    (an invite link, a poster)."""
+
+    code = "distributor_not_active"
+    default_message = "Your distributor account is not active."

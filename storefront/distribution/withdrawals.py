@@ -269,11 +269,14 @@ def withdrawal_finish(out_bill_no: str, *, succeeded: bool, reason: str) -> With
 
 def _transfer_ended(event: events.DomainEvent) -> None:
     transfer = event.subject
-    succeeded = event.data["to_status"] == "success"
+    # The transfer machine's statuses are WeChat's (upper case, "SUCCESS"); the event
+    # names are lower case. Compared as the event name is, or a paid transfer would fail
+    # its withdrawal and give the money back a second time.
+    state = event.data["to_status"].lower()
+    succeeded = state == "success"
     reason = {"fail": f"WeChat could not pay: {transfer.fail_reason or 'failed'}",
               "cancelled": "The transfer was not confirmed in WeChat in time",
-              "refused": f"WeChat refused the transfer: {transfer.last_error}"}.get(
-        event.data["to_status"], "")
+              "refused": f"WeChat refused the transfer: {transfer.last_error}"}.get(state, "")
     withdrawal_finish(transfer.out_bill_no, succeeded=succeeded, reason=reason)
 
 

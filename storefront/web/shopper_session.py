@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from storefront.orders.cart import cart_merge_anonymous
 from storefront.shoppers.models import Shopper
+from storefront.web.distribution_links import invite_remember, link_touch
 
 SESSION_KEY = "shopper_id"
 REFERRER_SESSION_KEY = "referrer_code"
@@ -30,6 +31,8 @@ def shopper_login(request, shopper: Shopper) -> None:
     if anonymous_session_key:
         cart_merge_anonymous(session_key=anonymous_session_key, shopper=shopper)
     request.shopper = shopper
+    if referrer:
+        link_touch(request, referrer)  # they arrived through a distributor's link
 
 
 def shopper_logout(request) -> None:
@@ -46,7 +49,8 @@ def _load_shopper(request) -> Shopper | None:
 
 class ShopperMiddleware:
     """Sets `request.shopper` (a Shopper or None) on mall hosts and remembers `?ref=` share codes
-    (last touch) for the order's referrer."""
+    (last touch) for the order's referrer; a signed-in visitor arriving with one is bound to
+    its distributor, and an `?invite=` code is kept for the join form."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -58,6 +62,12 @@ class ShopperMiddleware:
             return self.get_response(request)
         request.shopper = _load_shopper(request)
         ref = request.GET.get("ref")
-        if ref and len(ref) <= 16 and request.session.get(REFERRER_SESSION_KEY) != ref:
-            request.session[REFERRER_SESSION_KEY] = ref
+        if ref and len(ref) <= 16:
+            if request.session.get(REFERRER_SESSION_KEY) != ref:
+                request.session[REFERRER_SESSION_KEY] = ref
+            if request.shopper is not None:
+                link_touch(request, ref)
+        invite = request.GET.get("invite")
+        if invite:
+            invite_remember(request, invite)
         return self.get_response(request)

@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("storefront.web.account_urls")),
     path("", include("storefront.web.payments_urls")),
     path("", include("storefront.web.orders_urls")),
+    path("", include("storefront.web.distribution_urls")),
 ]
