@@ -21,8 +21,8 @@ from rest_framework.views import APIView
 from control_plane.api_schema import shopper_errors
 from storefront.api.auth import IsShopper, ShopperApiMixin
 from storefront.distribution import centre, posters, services, withdrawals
-from storefront.distribution.models import CommissionStatus, DistributorStatus, JoinMode
 from storefront.distribution.centre import PREVIEW_MAX_PRICE_FEN, PREVIEW_MAX_QUANTITY
+from storefront.distribution.models import CommissionStatus, DistributorStatus, JoinMode
 from storefront.web.distribution_links import invite_remembered
 from storefront.web.distribution_presenters import (
     DISTRIBUTOR_STATUS_LABELS,

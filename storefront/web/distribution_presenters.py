@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from storefront.distribution.centre import mask_order_number
 from storefront.distribution.models import (
     Commission,
     CommissionKind,
@@ -17,7 +18,6 @@ from storefront.distribution.models import (
     DistributorStatus,
     WithdrawalStatus,
 )
-from storefront.distribution.centre import mask_order_number
 from storefront.templatetags.money import yuan
 
 COMMISSION_STATUS_LABELS = {
