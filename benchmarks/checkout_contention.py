@@ -24,7 +24,7 @@ generator, the rest of the machine) and how many backends waited on a lock.
 
 Usage: .venv/bin/python benchmarks/checkout_contention.py [--clients 8,16,32]
        [--duration 15] [--shoppers 2000] [--stock 100000] [--processes 1]
-       [--http-sessions 500] [--skip-http]
+       [--http-sessions 500] [--skip-http] [--referrers 100]
 Needs wrk for the HTTP level. The last line printed is one JSON object with the figures.
 """
 
@@ -80,7 +80,26 @@ def _boot(port: int, data_dir: Path = BENCH_DATA) -> None:
     })
 
 
-def _set_up_mall(*, shoppers: int, stock: int):
+# Share codes of the distributors whose links the buyers came through (--referrers): each
+# order names one, as an order placed through a distributor's link does.
+REFERRER_CODES: list[str] = []
+
+
+def _set_up_referrers(count: int) -> None:
+    """An active commission plan and `count` distributors (issue 9's comparison: checkout
+    with a referrer on every order against checkout without distribution)."""
+    from storefront.distribution import plans, services
+    from storefront.shoppers.models import Shopper
+
+    plans.plan_activate(plan_id=plans.plan_create(
+        {"name": "bench", "tiers": 2, "rates_bp": [1000, 500]}).pk)
+    for n in range(count):
+        shopper = Shopper.objects.create(phone=f"137{n:08d}", nickname=f"distributor{n}")
+        services.distributor_join(shopper=shopper)
+        REFERRER_CODES.append(shopper.share_code)
+
+
+def _set_up_mall(*, shoppers: int, stock: int, referrers: int = 0):
     """The merchant, one SKU on sale and `shoppers` buyers with an address each."""
     from django.db import connection
 
@@ -114,6 +133,7 @@ def _set_up_mall(*, shoppers: int, stock: int):
                     city="杭州", district="西湖区", detail="文三路 100 号", is_default=True)
             for buyer in buyers
         )
+        _set_up_referrers(referrers)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     finally:
@@ -181,9 +201,10 @@ def _buyer(merchant, sku_id, shoppers, ready, go, deadline, out) -> None:
             shopper, address_id = shoppers[turn % len(shoppers)]
             turn += 1
             started = time.perf_counter()
+            referrer = REFERRER_CODES[turn % len(REFERRER_CODES)] if REFERRER_CODES else None
             try:
                 order_place(shopper=shopper, items=items, address_id=address_id,
-                            clear_cart=False)
+                            clear_cart=False, referrer_code=referrer)
             except Exception as exc:  # noqa: BLE001 - every failure is a figure here
                 errors[type(exc).__name__] += 1
                 continue
@@ -504,13 +525,16 @@ def main() -> None:
     parser.add_argument("--http-sessions", type=int, default=500,
                         help="signed-in shoppers the HTTP level rotates over")
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--referrers", type=int, default=0,
+                        help="distributors whose share codes the orders carry (0: none)")
     args = parser.parse_args()
     client_counts = [int(c) for c in args.clients.split(",")]
 
     port = free_port()
     setup_started = time.perf_counter()
     _boot(port)
-    merchant, sku_id, shoppers = _set_up_mall(shoppers=args.shoppers, stock=args.stock)
+    merchant, sku_id, shoppers = _set_up_mall(shoppers=args.shoppers, stock=args.stock,
+                                              referrers=args.referrers)
     print(f"mall {merchant.slug} ready: SKU {sku_id}, {len(shoppers)} shoppers "
           f"({time.perf_counter() - setup_started:.1f}s)", flush=True)
 
@@ -557,6 +581,7 @@ def main() -> None:
         "duration_s": args.duration,
         "shoppers": args.shoppers,
         "processes": args.processes,
+        "referrers": args.referrers,
         "cpu_count": os.cpu_count(),
         "by_clients": {
             clients: {

@@ -15,6 +15,8 @@ from core.actors import Actor
 from storefront.catalog import services as catalog
 from storefront.catalog.models import Product
 from storefront.catalog.services import SpecDimensionInput
+from storefront.distribution import levels, plans, program_settings
+from storefront.distribution.models import CommissionPlan
 from storefront.orders.models import DiscountRule, ShippingRegionFee, ShippingTemplate
 from tenants import wechatpay_gateway
 from tenants.models import Merchant, WeChatBinding
@@ -64,6 +66,28 @@ def demo_catalogue_seed() -> None:
     DiscountRule.objects.create(name="满200减20", threshold_fen=20000, amount_off_fen=2000)
 
 
+DEMO_LEVELS = [
+    # name, rank, rates per tier (bp), conditions to reach it
+    ("普通", 0, [1000, 500], {}),
+    ("白银", 1, [1200, 500], {"monthly_gmv_fen": 1_000_000}),
+    ("黄金", 2, [1500, 600], {"monthly_gmv_fen": 5_000_000}),
+]
+
+
+def demo_distribution_seed() -> None:
+    """An open programme, 2 tiers at 10% / 5%, and levels. Commission is available as soon
+    as the order is received and settled at once (a real mall waits out the after-sales
+    window and settles monthly), so the demo can withdraw within minutes."""
+    program_settings.settings_update(data={
+        "join_mode": "open", "settlement": "on_available", "commission_hold_days": 0,
+    })
+    for name, rank, rates, conditions in DEMO_LEVELS:
+        levels.level_create(data={"name": name, "rank": rank, "rates_bp": rates,
+                                  "conditions": conditions, "match_all": True})
+    plan = plans.plan_create({"name": "标准分销", "tiers": 2, "rates_bp": [1000, 500]})
+    plans.plan_activate(plan_id=plan.pk)
+
+
 def demo_mall_seed(*, merchant: Merchant, sub_mchid: str = "", sub_appid: str = "") -> None:
     """Bind the demo mall to a (simulated) sub-merchant if it is not bound yet, and fill
     an empty catalogue. The simulator's sub-merchant is the platform's own, so the system
@@ -77,3 +101,5 @@ def demo_mall_seed(*, merchant: Merchant, sub_mchid: str = "", sub_appid: str = 
     with schema_context(merchant.schema_name):
         if not Product.objects.exists():
             demo_catalogue_seed()
+        if not CommissionPlan.objects.exists():
+            demo_distribution_seed()

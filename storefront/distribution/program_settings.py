@@ -15,7 +15,12 @@ from django.utils.translation import gettext as _
 
 from storefront.distribution import plans
 from storefront.distribution.errors import DistributionInvalid, PlanInvalid
-from storefront.distribution.models import BindingMode, DistributionSettings, JoinMode
+from storefront.distribution.models import (
+    BindingMode,
+    DistributionSettings,
+    JoinMode,
+    SettlementMode,
+)
 from storefront.payments.transfers import MIN_TRANSFER_FEN
 
 MAX_FEN = 2_000_000_000  # what a PositiveIntegerField holds, with room
@@ -30,6 +35,7 @@ FIELDS: dict[str, object] = {
     "bind_new_customers_only": "bool",
     "commission_cap_bp": (0, 10_000),
     "commission_hold_days": (0, 365),
+    "settlement": tuple(SettlementMode.values),
     "statement_review_from_fen": (0, MAX_FEN),
     "withhold_income_tax": "bool",
     "withdrawal_min_fen": (MIN_TRANSFER_FEN, MAX_FEN),
