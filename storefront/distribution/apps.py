@@ -10,3 +10,9 @@ class DistributionConfig(AppConfig):
         from storefront.distribution import ledger_postings, subscribers, withdrawals  # noqa: F401
 
         ledger_postings.register()
+
+        # Payments ask WeChat to hold an order's funds only under a plan paying per order.
+        from storefront.distribution.profit_share_route import profit_sharing_wanted
+        from storefront.payments.services import register_profit_sharing_policy
+
+        register_profit_sharing_policy(profit_sharing_wanted)

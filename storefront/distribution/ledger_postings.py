@@ -7,7 +7,9 @@ The engine posts in its own services, inside the transaction of each change:
 - `statement`/<id>: Dr payable gross, Cr withdrawable net, Cr tax_withheld (approved);
 - `withdrawal`/<out_bill_no>: Dr withdrawable, Cr payable to the WeChat user, Cr fees;
   the transfer's own `transfer` entry then pays the WeChat user's payable from clearing;
-- `withdrawal_return`/<out_bill_no>: the reservation reversed (rejected or failed).
+- `withdrawal_return`/<out_bill_no>: the reservation reversed (rejected or failed);
+- `commission_share`/<order number>: the plan's per-order route: Dr the earners' payables,
+  Cr what is owed to their WeChat accounts, which the profit share's own entry pays.
 
 The expectations are built by the same functions from the rows, so the check compares the
 ledger with what the rows say.
@@ -18,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from itertools import groupby
 
-from storefront.distribution import commissions, settlement, withdrawals
+from storefront.distribution import commissions, profit_share_route, settlement, withdrawals
 from storefront.distribution.models import (
     Commission,
     CommissionReversal,
@@ -80,3 +82,4 @@ def register() -> None:
     checks.register_expectations("statement", expected_statements)
     checks.register_expectations("withdrawal", expected_withdrawals)
     checks.register_expectations("withdrawal_return", expected_returns)
+    checks.register_expectations("commission_share", profit_share_route.expected_shares)

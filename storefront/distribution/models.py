@@ -371,6 +371,8 @@ class Commission(models.Model):
     available_at = models.DateTimeField(null=True, blank=True)
     settled_at = models.DateTimeField(null=True, blank=True)
     reversed_at = models.DateTimeField(null=True, blank=True)
+    # What profit sharing paid of it (the plan's per-order route); 0 in the statement route.
+    shared_fen = models.PositiveIntegerField(default=0)
     # The statement that settled it (its amount; reversals are settled on their own).
     statement = models.ForeignKey("Statement", null=True, blank=True, db_index=False,
                                   on_delete=models.PROTECT, related_name="commissions")

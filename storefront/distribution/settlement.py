@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.actors import Actor
+from storefront.distribution import profit_share_route
 from storefront.distribution.commissions import SHANGHAI, party
 from storefront.distribution.errors import DistributionInvalid, DistributionNotFound
 from storefront.distribution.models import (
@@ -108,10 +109,13 @@ def commissions_release(now: dt.datetime | None = None) -> int:
 
 
 def commissions_settle_due(now: dt.datetime | None = None) -> dict:
-    """The frequent job: release what is due, and in a mall settling as commissions
-    become available, settle them at once into an interim statement of this month."""
+    """The frequent job: release what is due, pay the orders of a plan paying per order
+    by profit sharing, and in a mall settling as commissions become available, settle
+    the rest at once into an interim statement of this month."""
     now = now or timezone.now()
     released = commissions_release(now=now)
+    for order_id in profit_share_route.orders_to_share():
+        profit_share_route.order_commissions_share(order_id)
     settled = 0
     if released and DistributionSettings.current().settlement == SettlementMode.ON_AVAILABLE:
         month = now.astimezone(SHANGHAI).date().replace(day=1)

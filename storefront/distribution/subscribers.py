@@ -66,3 +66,10 @@ events.task_subscriber(
     "order.completed", "storefront.distribution.tasks.promote_after_order",
     kwargs=lambda event: {"order_id": event.data["id"]},
 )
+
+# The profit-sharing route: a completed order's held funds that nothing will share go
+# back to the merchant (the task finds nothing to do in the statement route).
+events.task_subscriber(
+    "order.completed", "storefront.distribution.tasks.unfreeze_unshared_order",
+    kwargs=lambda event: {"order_id": event.data["id"]},
+)

@@ -7,11 +7,14 @@ control_plane/settings.py (CELERY_BEAT_SCHEDULE, times in Asia/Shanghai).
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django.db import transaction
 from django.db.models import F, Sum
 
-from storefront.distribution import compliance, levels, settlement
+from core.errors import DomainError
+from storefront.distribution import compliance, levels, profit_share_route, settlement
 from storefront.distribution.models import (
     Distributor,
     DistributorStatus,
@@ -21,6 +24,9 @@ from storefront.distribution.models import (
 from storefront.orders.models import OrderLine
 
 BATCH = 500
+
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task
@@ -108,3 +114,25 @@ def review_levels_monthly() -> int:
 def compliance_monitor_nightly() -> dict:
     """Nightly: the anti-pyramid checks; alerts are unique per kind, distributor and day."""
     return compliance.compliance_monitor()
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=30, retry_backoff_max=900,
+             max_retries=20, ignore_result=True)
+def send_commission_share(order_id: int) -> None:
+    """Ask WeChat to share an order's commission (profit-sharing route; idempotent). A
+    network failure is retried; a refusal (over the ratio, funds unfrozen) is logged for
+    staff, the commission stays owed to the distributor in the ledger."""
+    try:
+        profit_share_route.send_share(order_id)
+    except DomainError:
+        logger.exception("commission share of order %s refused", order_id)
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=30, retry_backoff_max=900,
+             max_retries=20, ignore_result=True)
+def unfreeze_unshared_order(order_id: int) -> None:
+    """Held funds nothing will share go back to the merchant (profit-sharing route)."""
+    try:
+        profit_share_route.unfreeze_if_unshared(order_id)
+    except DomainError:
+        logger.exception("unfreezing the payment of order %s refused", order_id)

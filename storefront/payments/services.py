@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -79,10 +80,21 @@ def _rfc3339(moment: dt.datetime) -> str:
     return timezone.localtime(moment).isoformat(timespec="seconds")
 
 
+# Whether a payment asks WeChat to hold its funds for profit sharing (分账). Only the
+# distribution engine, a layer above, knows (an order that may carry commission under a plan
+# paying per order); it registers its answer from its AppConfig.ready(). Without one, no
+# payment is held: held funds stay frozen until shared or unfrozen.
+_profit_sharing_policy: Callable[[Order], bool] | None = None
+
+
+def register_profit_sharing_policy(policy: Callable[[Order], bool]) -> None:
+    global _profit_sharing_policy
+    _profit_sharing_policy = policy
+
+
 def _commission_may_be_due(order: Order) -> bool:
-    """Profit sharing must be requested at payment time; funds are then held until shared
-    or unfrozen. Only orders that can carry commission ask for it."""
-    return order.referrer_id is not None
+    """Profit sharing must be requested at payment time (see above)."""
+    return bool(_profit_sharing_policy and _profit_sharing_policy(order))
 
 
 def _jsapi_params(*, appid: str, prepay_id: str) -> dict:

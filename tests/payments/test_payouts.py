@@ -12,6 +12,8 @@ import requests
 
 from core import events
 from simulators.wechat.signing import build_notification, response_headers
+from storefront.distribution import plans
+from storefront.distribution.services import distributor_assign
 from storefront.orders.models import Order, OrderStatus
 from storefront.orders.services import CheckoutItem, order_place
 from storefront.payments import errors, profit_sharing, receivers, services, transfers
@@ -57,6 +59,12 @@ def shop(mall, paying_mall, held, wechat_sim, wechat_settings):
     sp_appid = wechat_settings.WECHATPAY_SP_APPID
     bob = user_openid(wechat_sim[0], sp_appid, "bob")
     referrer = ShopperFactory(wechat_openid=bob)
+    # Payments are held for profit sharing only under a plan paying per order, when a
+    # distributor may earn: bob is one.
+    plans.plan_activate(plan_id=plans.plan_create(
+        {"name": "per order", "tiers": 1, "rates_bp": [1000],
+         "payout_route": "profit_sharing"}).pk)
+    distributor_assign(shopper=referrer, staff_id=1)
     return {"merchant": merchant, "sku": sku, "shopper": shopper, "address": address,
             "referrer": referrer, "bob": bob, "sim": held, "sp_appid": sp_appid}
 
