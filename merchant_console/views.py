@@ -17,6 +17,9 @@ from tenants.handoff import handoff_token_consume
 class ConsoleLoginView(auth_views.LoginView):
     template_name = "console/login.html"
     redirect_authenticated_user = True
+    # Without ?next= (signing in again after signing out), not Django's default
+    # LOGIN_REDIRECT_URL /accounts/profile/, which no mall serves.
+    next_page = "console:home"
 
     def form_valid(self, form):
         if not form.get_user().is_staff:

@@ -27,6 +27,7 @@ from storefront.distribution import profit_share_route
 from storefront.distribution.commissions import SHANGHAI, party
 from storefront.distribution.errors import DistributionInvalid, DistributionNotFound
 from storefront.distribution.models import (
+    CommissionReversal,
     CommissionStatus,
     DistributionSettings,
     Distributor,
@@ -111,16 +112,26 @@ def commissions_release(now: dt.datetime | None = None) -> int:
 def commissions_settle_due(now: dt.datetime | None = None) -> dict:
     """The frequent job: release what is due, pay the orders of a plan paying per order
     by profit sharing, and in a mall settling as commissions become available, settle
-    the rest at once into an interim statement of this month."""
+    the rest (and reversals of commissions already settled) at once into an interim
+    statement of this month."""
     now = now or timezone.now()
     released = commissions_release(now=now)
     for order_id in profit_share_route.orders_to_share():
         profit_share_route.order_commissions_share(order_id)
     settled = 0
-    if released and DistributionSettings.current().settlement == SettlementMode.ON_AVAILABLE:
+    if (DistributionSettings.current().settlement == SettlementMode.ON_AVAILABLE
+            and (released or _reversals_after_payout_waiting())):
         month = now.astimezone(SHANGHAI).date().replace(day=1)
         settled = statements_generate(month, now=now, interim=True).statements
     return {"released": released, "statements": settled}
+
+
+def _reversals_after_payout_waiting() -> bool:
+    """A refund reversed commission that a statement had already settled, and no statement
+    has netted the reversal yet: a mall settling as commissions become available nets it
+    at once (the balance may go negative), not only with the next commission released."""
+    return CommissionReversal.objects.filter(statement__isnull=True,
+                                             commission__statement__isnull=False).exists()
 
 
 @dataclass(frozen=True)

@@ -245,3 +245,40 @@ def test_a_mall_settling_as_commissions_become_available(no_hold, plan, sku):
     # The month-end run finds nothing left to settle.
     assert settlement.statements_generate(NOV, now=at(2026, 12, 1, 2)).statements == 0
     assert ledger_check().ok
+
+
+def test_a_mall_settling_as_commissions_become_available_nets_a_refund_after_payout(
+        no_hold, plan, sku):
+    """The refund's reversal is settled by the next run, not left until another commission
+    happens to be released: the withdrawn balance goes negative at once."""
+    no_hold.settlement = "on_available"
+    no_hold.save()
+    (distributor,) = make_chain(1)
+    buyer = make_shopper()
+    order = sold(at(2026, 11, 3, 10), buyer, [(sku, 1)], distributor)
+    assert settlement.commissions_settle_due(now=at(2026, 11, 3, 11)) == {
+        "released": 1, "statements": 1}
+    withdrawal_request(distributor_id=distributor.pk, amount_fen=990)  # paid out
+    assert withdrawable_fen(distributor.pk) == 0
+
+    with time_machine.travel(at(2026, 11, 4), tick=False):
+        case = after_sales_request(
+            order=order, shopper_id=buyer.pk, reason="damaged",
+            items=[RefundItem(order_line_id=order.lines.get().pk, quantity=1)])
+        after_sales_approve(request_id=case.pk, staff_user_id=1, note="ok")
+        after_sales_mark_refunded(request_id=case.pk, actor=Actor.wechat(), reference="R1")
+    assert Commission.objects.get(order_id=order.pk).status == "reversed"
+
+    # Nothing is released, yet the next run settles the reversal: the balance is negative,
+    # to be netted against later earnings.
+    assert settlement.commissions_settle_due(now=at(2026, 11, 4, 0, 1)) == {
+        "released": 0, "statements": 1}
+    reversal = Statement.objects.get(distributor=distributor, sequence=2)
+    assert (reversal.gross_fen, reversal.status) == (-990, "approved")
+    assert withdrawable_fen(distributor.pk) == -990
+    assert account_balance(code=AccountCode.DISTRIBUTOR_PAYABLE,
+                           party=f"dist:{distributor.pk}") == 0
+    assert settlement.commissions_settle_due(now=at(2026, 11, 4, 0, 2)) == {
+        "released": 0, "statements": 0}
+    problems = ledger_check().problems
+    assert [p for p in problems if not p.startswith("orders' refunded amounts")] == []
