@@ -76,10 +76,12 @@ DEMO_LEVELS = [
 
 def demo_distribution_seed() -> None:
     """An open programme, 2 tiers at 10% / 5%, and levels. Commission is available as soon
-    as the order is received and settled at once (a real mall waits out the after-sales
-    window and settles monthly), so the demo can withdraw within minutes."""
+    as the order is received and settled at once, and a new distributor's withdrawal is not
+    held for review (a real mall waits out the after-sales window, settles monthly and
+    reviews new accounts' withdrawals), so the demo can withdraw within minutes."""
     program_settings.settings_update(data={
         "join_mode": "open", "settlement": "on_available", "commission_hold_days": 0,
+        "withdrawal_review_new_days": 0,
     })
     for name, rank, rates, conditions in DEMO_LEVELS:
         levels.level_create(data={"name": name, "rank": rank, "rates_bp": rates,

@@ -491,6 +491,7 @@ class SettingsOutput(serializers.Serializer):
     bind_new_customers_only = serializers.BooleanField()
     commission_cap_bp = serializers.IntegerField()
     commission_hold_days = serializers.IntegerField()
+    settlement = serializers.CharField()
     statement_review_from_fen = serializers.IntegerField()
     withhold_income_tax = serializers.BooleanField()
     withdrawal_min_fen = serializers.IntegerField()
@@ -499,6 +500,7 @@ class SettingsOutput(serializers.Serializer):
     withdrawal_daily_count = serializers.IntegerField()
     withdrawal_daily_fen = serializers.IntegerField()
     withdrawal_review_from_fen = serializers.IntegerField()
+    withdrawal_review_new_days = serializers.IntegerField()
 
 
 class StaffSettingsApi(StaffApiMixin, APIView):

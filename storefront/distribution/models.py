@@ -85,6 +85,8 @@ class DistributionSettings(models.Model):
     withdrawal_daily_count = models.PositiveIntegerField(default=3)
     withdrawal_daily_fen = models.PositiveIntegerField(default=2_000_000)
     withdrawal_review_from_fen = models.PositiveIntegerField(default=500_000)
+    # A distributor active for fewer days than this has each withdrawal reviewed by staff.
+    withdrawal_review_new_days = models.PositiveIntegerField(default=7)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

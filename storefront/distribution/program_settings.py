@@ -44,6 +44,7 @@ FIELDS: dict[str, object] = {
     "withdrawal_daily_count": (1, 50),
     "withdrawal_daily_fen": (MIN_TRANSFER_FEN, MAX_FEN),
     "withdrawal_review_from_fen": (0, MAX_FEN),
+    "withdrawal_review_new_days": (0, 365),
 }
 
 

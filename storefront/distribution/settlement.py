@@ -20,6 +20,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from core.actors import Actor
@@ -130,8 +131,11 @@ def _reversals_after_payout_waiting() -> bool:
     """A refund reversed commission that a statement had already settled, and no statement
     has netted the reversal yet: a mall settling as commissions become available nets it
     at once (the balance may go negative), not only with the next commission released."""
-    return CommissionReversal.objects.filter(statement__isnull=True,
-                                             commission__statement__isnull=False).exists()
+    waiting = CommissionReversal.objects.filter(statement__isnull=True)
+    return waiting.filter(
+        Q(commission__statement__isnull=False)
+        | Q(commission__shared_fen__gt=0, created_at__gt=F("commission__settled_at"))
+    ).exists()
 
 
 @dataclass(frozen=True)
@@ -199,14 +203,16 @@ def _settle_batch(*, month, month_end, now, rules, low, high) -> dict:
         cursor.execute("DROP TABLE IF EXISTS settle_items")
         # What the batch settles: commissions past their hold not yet in a statement (a
         # fully reversed one too: it nets with its reversals) and reversals of commissions
-        # past their hold (settled ones included: a refund after payout).
+        # past their hold (settled ones included: a refund after payout). A commission paid
+        # by profit sharing is not taken, nor the reversals made before its share (the
+        # share paid only what they left); a reversal after the share is.
         cursor.execute("""
             CREATE TEMP TABLE settle_items ON COMMIT DROP AS
             SELECT 'c'::text AS kind, c.id, c.distributor_id, c.status,
                    c.amount_fen::bigint AS amount
             FROM distribution_commission c
             WHERE c.statement_id IS NULL AND c.distributor_id BETWEEN %(low)s AND %(high)s
-              AND c.status IN ('available', 'reversed')
+              AND c.status IN ('available', 'reversed') AND c.shared_fen = 0
               AND c.earned_at < %(month_end)s AND c.created_at < %(now)s
             UNION ALL
             SELECT 'r', r.id, r.distributor_id, c.status, -r.amount_fen::bigint
@@ -214,6 +220,7 @@ def _settle_batch(*, month, month_end, now, rules, low, high) -> dict:
             JOIN distribution_commission c ON c.id = r.commission_id
             WHERE r.statement_id IS NULL AND r.distributor_id BETWEEN %(low)s AND %(high)s
               AND c.status = ANY(%(settleable)s)
+              AND (c.shared_fen = 0 OR r.created_at > c.settled_at)
               AND c.earned_at < %(month_end)s AND r.created_at < %(now)s
         """, params)
         cursor.execute("ANALYZE settle_items")  # a temp table has no statistics

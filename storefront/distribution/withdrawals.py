@@ -45,7 +45,6 @@ from tenants.secrets import secret_decrypt, secret_encrypt
 
 W = WithdrawalStatus
 REMARK = "佣金提现"
-NEW_ACCOUNT_DAYS = 7
 SPIKE_FACTOR = 5
 SPIKE_FLOOR_FEN = 50_000
 HIGH_REFUND_SHARE = 0.3
@@ -100,8 +99,9 @@ def risk_reasons(distributor: Distributor, amount_fen: int,
     if amount_fen >= rules.withdrawal_review_from_fen:
         reasons.append(f"amount ≥ {rules.withdrawal_review_from_fen} fen")
     activated = distributor.activated_at or distributor.created_at
-    if timezone.now() - activated < dt.timedelta(days=NEW_ACCOUNT_DAYS):
-        reasons.append(f"distributor active for less than {NEW_ACCOUNT_DAYS} days")
+    new_days = rules.withdrawal_review_new_days
+    if timezone.now() - activated < dt.timedelta(days=new_days):
+        reasons.append(f"distributor active for less than {new_days} days")
     past = Withdrawal.objects.filter(distributor=distributor, status=W.SUCCEEDED).aggregate(
         n=Count("id"), total=Sum("amount_fen"))
     if past["n"]:

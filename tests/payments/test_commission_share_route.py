@@ -112,3 +112,33 @@ def test_held_funds_nothing_can_share_are_unfrozen(route):
     assert profit_share_route.unfreeze_if_unshared(order.pk) is None  # once
     assert not ProfitShare.objects.filter(kind="share").exists()
     assert ledger_check().ok, ledger_check().problems
+
+
+@pytest.mark.django_db
+def test_a_refund_after_the_share_nets_against_the_next_statement(route):
+    """WeChat cannot claw a share back from a person: the reversal makes the balance
+    negative, to be netted against later earnings, and the shared commission is not
+    counted again."""
+    from core.actors import Actor
+    from storefront.distribution.withdrawals import withdrawable_fen
+    from storefront.orders.after_sales import (
+        RefundItem,
+        after_sales_approve,
+        after_sales_mark_refunded,
+        after_sales_request,
+    )
+
+    DistributionSettings.objects.update(settlement="on_available")
+    order = _paid_and_received(route)
+    settlement.commissions_settle_due()
+    assert Commission.objects.get(order_id=order.pk).shared_fen == 598
+
+    case = after_sales_request(order=order, shopper_id=route["shopper"].pk, reason="damaged",
+                               items=[RefundItem(order_line_id=order.lines.get().pk,
+                                                 quantity=2)])
+    after_sales_approve(request_id=case.pk, staff_user_id=1, note="ok")
+    after_sales_mark_refunded(request_id=case.pk, actor=Actor.wechat(), reference="R1")
+    assert Commission.objects.get(order_id=order.pk).status == "reversed"
+
+    settlement.commissions_settle_due()
+    assert withdrawable_fen(route["distributor"].pk) == -598
