@@ -5,10 +5,11 @@ is never paid without its commissions, nor refunded without their reversal."""
 
 from __future__ import annotations
 
-from core import events
+from core import events, outbox
 from core.actors import Actor
 from storefront.distribution import binding, commissions, services
 from storefront.distribution.models import Distributor, DistributorStatus, OrderAttribution
+from storefront.payments.models import Payment, PaymentStatus
 
 
 def _bind_through_referrer(order) -> None:
@@ -26,13 +27,19 @@ def _bind_through_referrer(order) -> None:
 
 @events.subscriber("order.paid")
 def accrue_commissions(event: events.DomainEvent) -> None:
-    """Attribute the order and accrue its commissions, in the payment's transaction."""
+    """Attribute the order and accrue its commissions, in the payment's transaction. An
+    attributed sale is then added to its distributor's totals after commit (a leader's
+    team totals read them), off the payment's transaction so the distributor's row is not
+    a hot row of every payment; an order nobody brought queues nothing."""
     order = event.subject
     _bind_through_referrer(order)
     commissions.order_commissions_accrue(order)
     attribution = OrderAttribution.objects.select_related("distributor").get(order_id=order.pk)
     services.distributor_enroll_buyer(shopper_id=order.shopper_id,
                                       referrer=attribution.distributor)
+    if attribution.distributor_id:
+        outbox.enqueue("storefront.distribution.tasks.count_attributed_sale",
+                       kwargs={"order_id": order.pk})
 
 
 @events.subscriber("order.received")
@@ -42,34 +49,28 @@ def freeze_commissions(event: events.DomainEvent) -> None:
 
 @events.subscriber("after_sales.refunded")
 def reverse_commissions(event: events.DomainEvent) -> None:
+    """Refunded goods take their commission back, and come off the distributor's sales."""
     case = event.subject
     commissions.order_commissions_reverse(
         order_id=case.order_id, ledger_key=f"case:{case.pk}",
         reason=f"after-sales case {case.pk} refunded {case.refund_fen} fen",
     )
+    if OrderAttribution.objects.filter(order_id=case.order_id,
+                                       distributor__isnull=False).exists():
+        outbox.enqueue("storefront.distribution.tasks.count_attributed_sale",
+                       kwargs={"order_id": case.order_id})
 
 
-# After commit, off the payment's transaction: add the sale to the distributor's totals
-# (a leader's team totals read them), without making the distributor's row a hot row of
-# every checkout.
-events.task_subscriber(
-    "order.paid", "storefront.distribution.tasks.count_attributed_sale",
-    kwargs=lambda event: {"order_id": event.data["id"]},
-)
-events.task_subscriber(
-    "after_sales.refunded", "storefront.distribution.tasks.count_attributed_sale",
-    kwargs=lambda event: {"order_id": event.subject.order_id},
-)
-# A completed order may lift its distributor to a level (storefront.distribution.levels):
-# after commit, off the order's transaction.
-events.task_subscriber(
-    "order.completed", "storefront.distribution.tasks.promote_after_order",
-    kwargs=lambda event: {"order_id": event.data["id"]},
-)
-
-# The profit-sharing route: a completed order's held funds that nothing will share go
-# back to the merchant (the task finds nothing to do in the statement route).
-events.task_subscriber(
-    "order.completed", "storefront.distribution.tasks.unfreeze_unshared_order",
-    kwargs=lambda event: {"order_id": event.data["id"]},
-)
+@events.subscriber("order.completed")
+def after_completion(event: events.DomainEvent) -> None:
+    """After commit, off the order's transaction: an attributed order may lift its
+    distributor to a level (storefront.distribution.levels), and held funds that nothing
+    will share go back to the merchant (the profit-sharing route)."""
+    order_id = event.data["id"]
+    if OrderAttribution.objects.filter(order_id=order_id, distributor__isnull=False).exists():
+        outbox.enqueue("storefront.distribution.tasks.promote_after_order",
+                       kwargs={"order_id": order_id})
+    if Payment.objects.filter(order_id=order_id, profit_sharing=True,
+                              status=PaymentStatus.SUCCEEDED).exists():
+        outbox.enqueue("storefront.distribution.tasks.unfreeze_unshared_order",
+                       kwargs={"order_id": order_id})

@@ -10,7 +10,6 @@ from celery.schedules import crontab
 from django.conf import settings
 
 from control_plane.celery import app as celery_app
-from core import events
 from storefront.distribution import services, tasks
 from storefront.distribution.commissions import SHANGHAI
 from storefront.distribution.models import Commission, ComplianceAlert, Statement
@@ -50,11 +49,6 @@ def test_the_schedule_times_in_asia_shanghai():
     for nightly in ("distribution-promote", "distribution-compliance-monitor"):
         schedule = SCHEDULE[nightly]["schedule"]
         assert len(schedule.hour) == 1 and len(schedule.day_of_month) == 31
-
-
-def test_a_completed_order_queues_its_promotion():
-    _, task_names = events.subscribers_of("order.completed")
-    assert "storefront.distribution.tasks.promote_after_order" in task_names
 
 
 @pytest.mark.django_db
