@@ -85,12 +85,12 @@ def _build(distributors: int, entries: int) -> None:
         # 2k - 1 (tier 2); a few distributors earn far more (over the review amount).
         cursor.execute("""
             INSERT INTO distribution_commission (order_id, order_line_id, distributor_id,
-                kind, tier, base_fen, rate_bp, fixed_fen, amount_fen, reversed_fen, status,
-                plan_version, explanation, earned_at, created_at, available_at)
+                kind, tier, base_fen, rate_bp, fixed_fen, amount_fen, reversed_fen, shared_fen,
+                status, plan_version, explanation, earned_at, created_at, available_at)
             SELECT ol.order_id, ol.id,
                    CASE t WHEN 1 THEN tier1 ELSE tier1 - 1 END,
                    'sale', t, 9900, CASE t WHEN 1 THEN 1000 ELSE 500 END, 0,
-                   CASE t WHEN 1 THEN 990 ELSE 495 END, 0, 'available', 1,
+                   CASE t WHEN 1 THEN 990 ELSE 495 END, 0, 0, 'available', 1,
                    '{"rule": "plan rates"}'::jsonb, %(paid)s, %(paid)s, %(paid)s
             FROM (SELECT ol.*, 2 * (1 + (ol.order_id - 1) %% (%(n)s / 2)) AS tier1
                   FROM orders_orderline ol) ol,

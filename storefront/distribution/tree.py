@@ -110,8 +110,12 @@ class TeamTotals:
 
 
 def team_totals(leader: Distributor) -> TeamTotals:
-    below = Distributor.objects.filter(path__startswith=leader.path).exclude(pk=leader.pk)
-    totals = below.aggregate(members=Count("id"), sales=Sum("sales_fen"))
+    """Everyone below the leader: one range scan of the path index counting rows and
+    summing the `sales_fen` it carries (an index-only scan: nothing else is read), less
+    the leader's own row, which the range includes."""
+    below = Distributor.objects.filter(path__startswith=leader.path)
+    totals = below.aggregate(rows=Count("*"), sales=Sum("sales_fen"))
+    own = Distributor.objects.filter(pk=leader.pk).values_list("sales_fen", flat=True).get()
     direct = Distributor.objects.filter(recruiter=leader).count()
-    return TeamTotals(members=totals["members"], direct=direct,
-                      sales_fen=totals["sales"] or 0)
+    return TeamTotals(members=totals["rows"] - 1, direct=direct,
+                      sales_fen=(totals["sales"] or 0) - own)
