@@ -80,11 +80,30 @@ def build_template(*, rebuild: bool = False, verbosity: int = 1) -> str:
     return template_version()
 
 
+# clone_schema copies tables without their storage parameters (a table's fillfactor, set
+# by a migration so its status changes can be HOT updates): copied here, table by table.
+COPY_RELOPTIONS = """
+DO $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN
+        SELECT c.relname, array_to_string(c.reloptions, ', ') AS options
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = %(template)s AND c.relkind = 'r' AND c.reloptions IS NOT NULL
+    LOOP
+        EXECUTE format('ALTER TABLE %%I.%%I SET (%%s)', %(schema)s, t.relname, t.options);
+    END LOOP;
+END $$;
+"""
+
+
 def _clone_template(schema_name: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT clone_schema(%s, %s, 'DATA')", [template_schema(), schema_name]
         )
+        cursor.execute(COPY_RELOPTIONS, {"template": template_schema(), "schema": schema_name})
 
 
 def _claim_spare(schema_name: str, version: str) -> bool:

@@ -282,3 +282,15 @@ def test_a_mall_settling_as_commissions_become_available_nets_a_refund_after_pay
         "released": 0, "statements": 0}
     problems = ledger_check().problems
     assert [p for p in problems if not p.startswith("orders' refunded amounts")] == []
+
+
+def test_a_mall_cloned_from_the_template_keeps_the_commissions_fillfactor(mall):
+    """Settlement's status changes are HOT updates only with room in the pages: the
+    template's fillfactor must survive the clone every mall is made by."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = "
+                       "'distribution_commission' AND relnamespace = %s::regnamespace",
+                       [connection.schema_name])
+        assert cursor.fetchone()[0] == ["fillfactor=70"]
