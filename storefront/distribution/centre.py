@@ -18,7 +18,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from storefront.distribution import binding, commissions, plans, tree
+from storefront.distribution import binding, commissions, levels, plans, tree
 from storefront.distribution.errors import (
     DistributionInvalid,
     DistributionNotFound,
@@ -37,7 +37,6 @@ from storefront.distribution.models import (
     WithdrawalStatus,
 )
 from storefront.distribution.withdrawals import withdrawable_fen
-from storefront.orders.models import OrderLine
 from storefront.payments.models import Transfer, TransferStatus
 from storefront.payments.transfers import REAL_NAME_FROM_FEN
 
@@ -151,33 +150,6 @@ def balances(*, distributor_id: int) -> Balances:
 # ---------------------------------------------------------------- level progress
 
 
-def _own_purchases_fen(distributor: Distributor, now: dt.datetime) -> int:
-    return OrderLine.objects.filter(
-        order__shopper_id=distributor.shopper_id, order__paid_at__isnull=False,
-        order__paid_at__lt=now,
-    ).aggregate(total=Sum(F("paid_fen") - F("refunded_fen"), default=0))["total"]
-
-
-_FIGURES = {
-    "monthly_gmv_fen": lambda d, now: commissions.monthly_sales_fen(d.pk, before=now),
-    "total_gmv_fen": lambda d, now: d.sales_fen,
-    "own_purchases_fen": _own_purchases_fen,
-    "direct_recruits": lambda d, now: Distributor.objects.filter(
-        recruiter=d, status=DistributorStatus.ACTIVE).count(),
-    "team_sales_fen": lambda d, now: tree.team_totals(d).sales_fen,
-}
-
-
-def distributor_figures(*, distributor: Distributor, keys=FIGURE_KEYS,
-                        now: dt.datetime | None = None) -> dict[str, int]:
-    """The distributor's figures that a level's conditions compare against, computed only
-    for the `keys` asked (each costs a query): monthly GMV is this month's attributed sales
-    (Asia/Shanghai), total GMV the attributed sales less refunds, own purchases what they
-    paid for goods, direct recruits their active recruits, team sales their team's sales."""
-    now = now or timezone.now()
-    return {key: _FIGURES[key](distributor, now) for key in keys if key in _FIGURES}
-
-
 @dataclass(frozen=True)
 class ConditionProgress:
     key: str
@@ -226,9 +198,12 @@ def level_progress(*, distributor: Distributor, now: dt.datetime | None = None) 
     if upcoming is None:
         return LevelProgress(level=current, next_level=None)
     wanted = {key: value for key, value in (upcoming.conditions or {}).items()
-              if key in _FIGURES and isinstance(value, int) and not isinstance(value, bool)}
-    figures = distributor_figures(distributor=distributor, keys=tuple(wanted), now=now)
-    conditions = [ConditionProgress(key=key, required=wanted[key], current=figures[key])
+              if key in FIGURE_KEYS and isinstance(value, int) and not isinstance(value, bool)}
+    # The figures promotion itself compares (storefront.distribution.levels), so the
+    # progress shown is the progress that counts.
+    figures = levels.distributor_figures(distributor, levels.current_month(now))
+    conditions = [ConditionProgress(key=key, required=wanted[key],
+                                    current=getattr(figures, key))
                   for key in FIGURE_KEYS if key in wanted]
     return LevelProgress(level=current, next_level=upcoming, conditions=conditions,
                          match_all=upcoming.match_all)
