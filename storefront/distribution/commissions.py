@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Sum
 
 from core.actors import Actor
-from storefront.distribution import binding, calculator, plans
+from storefront.distribution import binding, calculator, plans, tree
 from storefront.distribution.models import (
     Commission,
     CommissionKind,
@@ -63,12 +63,7 @@ def _chain(order: Order, plan: CommissionPlan) -> tuple[Distributor | None, bool
         first = binding.bound_distributor(order.shopper_id, at=order.paid_at)
     if first is None:
         return None, False, []
-    chain = [first]
-    ids = first.ancestor_ids[: plan.tiers - 1]
-    if ids:
-        found = Distributor.objects.select_related("level").in_bulk(ids)
-        chain.extend(found.get(pk) for pk in ids)
-    return first, self_purchase, chain
+    return first, self_purchase, [first, *tree.upline(first, plan.tiers - 1)]
 
 
 def monthly_sales_fen(distributor_id: int, *, before: dt.datetime) -> int:
@@ -96,10 +91,13 @@ def _leader(first: Distributor, plan: CommissionPlan) -> calculator.Leader | Non
     return None
 
 
-def order_commissions_accrue(order: Order) -> list[Commission]:
-    """Attribute a just-paid order and accrue its commissions. Idempotent per order."""
-    if OrderAttribution.objects.filter(order_id=order.pk).exists():
-        return list(Commission.objects.filter(order_id=order.pk))
+def order_commissions_accrue(order: Order) -> OrderAttribution:
+    """Attribute a just-paid order and accrue its commissions; answers the attribution.
+    Idempotent per order."""
+    existing = (OrderAttribution.objects.select_related("distributor")
+                .filter(order_id=order.pk).first())
+    if existing is not None:
+        return existing
     rules = DistributionSettings.current()
     lines = list(OrderLine.objects.filter(order_id=order.pk).only(
         "id", "paid_fen", "quantity", "commission_override"))
@@ -109,12 +107,12 @@ def order_commissions_accrue(order: Order) -> list[Commission]:
     if plan is None and rules.enabled:
         # With no plan in force the order is still attributed: who brought the sale.
         first = binding.bound_distributor(order.shopper_id, at=order.paid_at)
-    OrderAttribution.objects.create(
+    attribution = OrderAttribution.objects.create(
         order_id=order.pk, distributor=first, self_purchase=self_purchase,
         plan=plan if first else None, goods_paid_fen=goods_paid, paid_at=order.paid_at,
     )
     if plan is None or not chain:
-        return []
+        return attribution
     earners = []
     for tier, distributor in enumerate(chain, start=1):
         if distributor is None or distributor.status != DistributorStatus.ACTIVE:
@@ -135,7 +133,7 @@ def order_commissions_accrue(order: Order) -> list[Commission]:
         earners=earners, leader=_leader(first, plan),
     )
     if not shares:
-        return []
+        return attribution
     commissions = Commission.objects.bulk_create([
         Commission(
             order_id=order.pk, order_line_id=share.line_ref, distributor_id=share.earner_ref,
@@ -151,7 +149,7 @@ def order_commissions_accrue(order: Order) -> list[Commission]:
         COMMISSION_MACHINE.record_creation(commission, actor=Actor.system(),
                                            reason=commission.explanation.get("rule", ""),
                                            reference=order.number)
-    return commissions
+    return attribution
 
 
 def accrual_legs(commissions) -> list[Leg]:

@@ -22,12 +22,10 @@ from dataclasses import asdict, dataclass, replace
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.actors import Actor
 from storefront.distribution import plans, services, tree
-from storefront.distribution.commissions import SHANGHAI
 from storefront.distribution.errors import (
     DistributionInvalid,
     LevelInUse,
@@ -45,7 +43,7 @@ from storefront.distribution.models import (
     PlanStatus,
     RateSource,
 )
-from storefront.distribution.settlement import month_bounds, previous_month
+from storefront.distribution.settlement import current_month, month_bounds, previous_month
 from storefront.orders.models import OrderLine
 
 CONDITION_KEYS = ("monthly_gmv_fen", "total_gmv_fen", "own_purchases_fen", "direct_recruits",
@@ -246,10 +244,6 @@ class Figures:
         data = asdict(self)
         data["month"] = self.month.isoformat()
         return data
-
-
-def current_month(now: dt.datetime | None = None) -> dt.date:
-    return (now or timezone.now()).astimezone(SHANGHAI).date().replace(day=1)
 
 
 def _goods_less_refunds(lines) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -34,6 +34,7 @@ from storefront.distribution.models import (
     PlanStatus,
     RateSource,
 )
+from tenants.models import WeChatBinding
 
 ART_7 = ("《禁止传销条例》 art. 7 forbids paying for recruiting people or charging an entry "
          "fee: commission may come only from sales of goods.")
@@ -67,10 +68,6 @@ def _rates(value, tiers: int, field: str, errors: dict) -> tuple[int, ...]:
 def profit_sharing_ratio_bp() -> int:
     """The sub-merchant's profit-sharing ratio from its binding (WeChat's default until
     WeChat has told us)."""
-    from django.db import connection
-
-    from tenants.models import WeChatBinding
-
     binding = WeChatBinding.objects.filter(
         merchant__schema_name=connection.schema_name
     ).only("profit_sharing_max_ratio_bp").first()

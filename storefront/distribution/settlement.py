@@ -82,10 +82,13 @@ def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start, following
 
 
+def current_month(now: dt.datetime | None = None) -> dt.date:
+    """The first day of `now`'s month, Asia/Shanghai."""
+    return (now or timezone.now()).astimezone(SHANGHAI).date().replace(day=1)
+
+
 def previous_month(now: dt.datetime | None = None) -> dt.date:
-    local = (now or timezone.now()).astimezone(SHANGHAI)
-    first = local.date().replace(day=1)
-    return (first - dt.timedelta(days=1)).replace(day=1)
+    return (current_month(now) - dt.timedelta(days=1)).replace(day=1)
 
 
 def _table(model) -> str:
@@ -122,8 +125,7 @@ def commissions_settle_due(now: dt.datetime | None = None) -> dict:
     settled = 0
     if (DistributionSettings.current().settlement == SettlementMode.ON_AVAILABLE
             and (released or _reversals_after_payout_waiting())):
-        month = now.astimezone(SHANGHAI).date().replace(day=1)
-        settled = statements_generate(month, now=now, interim=True).statements
+        settled = statements_generate(current_month(now), now=now, interim=True).statements
     return {"released": released, "statements": settled}
 
 

@@ -33,8 +33,7 @@ def accrue_commissions(event: events.DomainEvent) -> None:
     a hot row of every payment; an order nobody brought queues nothing."""
     order = event.subject
     _bind_through_referrer(order)
-    commissions.order_commissions_accrue(order)
-    attribution = OrderAttribution.objects.select_related("distributor").get(order_id=order.pk)
+    attribution = commissions.order_commissions_accrue(order)
     services.distributor_enroll_buyer(shopper_id=order.shopper_id,
                                       referrer=attribution.distributor)
     if attribution.distributor_id:

@@ -4,6 +4,8 @@ change; each move writes an append-only history row and publishes `<machine>.<st
 
 from __future__ import annotations
 
+from django.db import connection
+
 from core.state_machine import StateMachine
 from storefront.distribution.errors import IllegalDistributionTransition
 from storefront.distribution.models import (
@@ -99,8 +101,6 @@ def bulk_move_commissions(*, from_status: str, to_status: str, where: str, param
     UPDATE moves every commission in `from_status` matching `where` (SQL on alias `c`)
     and the same statement writes each one's history row. No per-row event is published
     (nothing subscribes to these moves; the history is the audit)."""
-    from django.db import connection
-
     if not COMMISSION_MACHINE.can_move(from_status, to_status):
         raise IllegalDistributionTransition(f"Commissions cannot move {from_status} → "
                                             f"{to_status}.")

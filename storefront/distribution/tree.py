@@ -94,11 +94,12 @@ def _like_prefix(path: str) -> str:
 
 
 def upline(distributor: Distributor, count: int) -> list[Distributor]:
-    """The `count` nearest recruiters above `distributor`, nearest first (one query)."""
+    """The `count` nearest recruiters above `distributor`, nearest first, with their levels
+    (one query)."""
     ids = distributor.ancestor_ids[:count]
     if not ids:
         return []
-    found = Distributor.objects.in_bulk(ids)
+    found = Distributor.objects.select_related("level").in_bulk(ids)
     return [found[pk] for pk in ids if pk in found]
 
 
