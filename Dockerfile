@@ -1,5 +1,11 @@
 # Production image: gunicorn serving the platform; the same image runs the Celery worker
 # and beat with another command. PostgreSQL and Redis are outside (DATABASE_URL, REDIS_URL).
+# The console's front-end packages come from the npm registry at build time.
+FROM node:20-slim AS assets
+WORKDIR /assets
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
@@ -19,6 +25,7 @@ COPY merchant_console merchant_console
 COPY templates templates
 COPY locale locale
 COPY manage.py ./
+COPY --from=assets /assets/node_modules node_modules
 RUN pip install . \
  && find locale -name '*.po' -execdir msgfmt -o django.mo django.po \; \
  && DATABASE_URL=postgres://build@localhost/none REDIS_URL=redis://localhost:6379/0 \

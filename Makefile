@@ -16,7 +16,13 @@ MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
 %.mo: %.po
 	msgfmt --check -o $@ $<
 
-install: $(BIN)/.installed $(MO_FILES)
+# The console's front-end packages (htmx, ECharts, SortableJS), from the npm registry at
+# build time; settings.STATICFILES_DIRS serves them from node_modules.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(BIN)/.installed node_modules/.installed $(MO_FILES)
 
 run: install
 	$(BIN)/python -m control_plane.devserver

@@ -4,7 +4,9 @@ from merchant_console import (
     distribution_views,
     orders_views,
     payments_views,
+    settings_views,
     sign_in_locks,
+    staff_views,
     views,
     wechat_pay,
 )
@@ -26,6 +28,12 @@ urlpatterns = [
     path("wechat-pay/", wechat_pay.wechat_pay_page, name="wechat-pay"),
     path("payments/alerts/", payments_views.payment_alerts, name="payment-alerts"),
     path("sign-in-locks/", sign_in_locks.sign_in_locks, name="sign-in-locks"),
+    path("settings/", settings_views.mall_settings, name="settings"),
+    path("settings/staff/", staff_views.staff_list, name="staff"),
+    path("settings/staff/action/", staff_views.staff_action, name="staff-action"),
+    path("settings/audit/", staff_views.audit_log, name="audit"),
+    path("invitations/", staff_views.invitation_accept, {"token": ""}, name="invitations"),
+    path("invitations/<str:token>/", staff_views.invitation_accept, name="invitation"),
     path("distribution/compliance/", distribution_views.compliance_page,
          name="distribution-compliance"),
 ]

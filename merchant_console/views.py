@@ -2,14 +2,13 @@
 
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from merchant_console.access import staff_page
 from storefront.distribution.compliance import alerts_open_count
 from tenants.handoff import handoff_token_consume
 
@@ -49,10 +48,8 @@ def handoff(request):
     return redirect("console:home")
 
 
-@login_required(login_url="console:login")
+@staff_page()
 def home(request):
-    if not request.user.is_staff:
-        raise PermissionDenied
     context = {}
     if request.user.has_perm("distribution.view_compliancealert"):
         context["compliance_open"] = alerts_open_count()["open"]

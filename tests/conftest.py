@@ -217,3 +217,32 @@ def pytest_sessionfinish(session, exitstatus):
 
     connections.close_all()
     embedded.stop_services()
+
+
+# --- Console staff -----------------------------------------------------------------------
+
+@pytest.fixture
+def staff_client(mall):
+    """`staff_client("finance")`: a client of the mall's host signed in as a new member of
+    staff with that role ("owner" signs in as the mall's owner)."""
+    from django.contrib.auth import get_user_model
+
+    from merchant_console.roles import OWNER, role_group
+
+    numbers = itertools.count(1)
+
+    def _make(role: str):
+        User = get_user_model()
+        if role == OWNER:
+            user = User.objects.get(is_superuser=True)
+        else:
+            email = f"{role}-{next(numbers)}@example.com"
+            user = User.objects.create_user(username=email, email=email, password=OWNER_PASSWORD,
+                                            is_staff=True)
+            user.groups.set([role_group(role)])
+        client = host_client(mall)
+        client.force_login(user)
+        client.user = user
+        return client
+
+    return _make
