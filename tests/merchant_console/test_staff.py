@@ -133,3 +133,17 @@ def test_a_staff_member_can_sign_in_with_the_password_they_chose(mall, staff_cli
     response = client.post("/console/login/", {"username": user.email,
                                                 "password": OWNER_PASSWORD})
     assert response.status_code == 302 and response["Location"] == "/console/"
+
+
+def test_a_new_mall_comes_with_the_role_groups_and_their_permissions(mall):
+    """Synced after the template's migrations, and cloned with it into every new mall."""
+    from django.contrib.auth.models import Group
+
+    from merchant_console.roles import ROLE_PERMISSIONS
+
+    groups = {g.name: {f"{p.content_type.app_label}.{p.codename}" for p in g.permissions.all()}
+              for g in Group.objects.prefetch_related("permissions__content_type")}
+    assert set(groups) == set(ROLE_PERMISSIONS)
+    assert "merchant_console.view_finance" in groups[FINANCE]
+    assert "merchant_console.view_finance" not in groups[CUSTOMER_SERVICE]
+    assert "orders.change_order" in groups[CUSTOMER_SERVICE]
