@@ -68,6 +68,21 @@ def audit_record(*, actor, area: str, action: str, target: str = "",
     return entry
 
 
+def audit_entries(*, person: str = "", area: str = "", since=None, until=None):
+    """The log, newest first, filtered by part of the person's e-mail, the area and a
+    time range (aware datetimes, inclusive)."""
+    entries = AuditEntry.objects.order_by("-id")
+    if person:
+        entries = entries.filter(actor_email__icontains=person)
+    if area:
+        entries = entries.filter(area=area)
+    if since:
+        entries = entries.filter(at__gte=since)
+    if until:
+        entries = entries.filter(at__lte=until)
+    return entries
+
+
 @dataclass(frozen=True)
 class ChainBreak:
     entry_id: int

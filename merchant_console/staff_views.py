@@ -3,8 +3,6 @@ invited person opens from their e-mail."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
-
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.core.paginator import Paginator
@@ -16,8 +14,9 @@ from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
 from merchant_console.access import staff_page
-from merchant_console.audit import AREAS, audit_chain_verify
-from merchant_console.models import AuditEntry, StaffInvitation
+from merchant_console.audit import AREAS, audit_chain_verify, audit_entries
+from merchant_console.dates import day_end, day_start
+from merchant_console.models import StaffInvitation
 from merchant_console.roles import ASSIGNABLE_ROLES, ROLE_LABELS, staff_role
 from merchant_console.staff import (
     staff_deactivate,
@@ -119,30 +118,16 @@ def invitation_accept(request, token: str):
     }, status=400 if errors else 200)
 
 
-def _date(value: str | None, *, end: bool = False):
-    try:
-        day = date.fromisoformat(value or "")
-    except ValueError:
-        return None
-    return timezone.make_aware(datetime.combine(day, time.max if end else time.min))
 
 
 @staff_page("merchant_console.view_audit")
 def audit_log(request):
     """Filterable by person, area and date (Asia/Shanghai days); 50 rows a page."""
-    entries = AuditEntry.objects.order_by("-id")
-    person = request.GET.get("person", "").strip()
     area = request.GET.get("area", "")
-    since = _date(request.GET.get("since"))
-    until = _date(request.GET.get("until"), end=True)
-    if person:
-        entries = entries.filter(actor_email__icontains=person)
-    if area in AREAS:
-        entries = entries.filter(area=area)
-    if since:
-        entries = entries.filter(at__gte=since)
-    if until:
-        entries = entries.filter(at__lte=until)
+    entries = audit_entries(
+        person=request.GET.get("person", "").strip(), area=area if area in AREAS else "",
+        since=day_start(request.GET.get("since")), until=day_end(request.GET.get("until")),
+    )
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     verified = None
     if request.GET.get("verify"):

@@ -126,6 +126,7 @@ def walk_mall(request, mall):
         "distributor_id": distributor.pk, "shopper_id": shopper.pk, "level_id": level.pk,
         "plan_id": plan.pk, "alert_id": alert.pk, "statement_id": UNKNOWN,
         "withdrawal_id": UNKNOWN, "token": "no-such-invitation",
+        "user_id": owner.pk, "invitation_id": UNKNOWN,
     }
     return {"merchant": merchant, "shopper": shopper, "owner": owner, "ids": ids}
 
