@@ -71,6 +71,7 @@ TENANT_APPS = [
     "storefront.payments",
     "storefront.distribution",
     "storefront.notifications",
+    "storefront.support",
     "merchant_console",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
