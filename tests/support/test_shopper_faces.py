@@ -7,7 +7,6 @@ import pytest
 
 from storefront.support.models import BODY_MAX, Ticket, TicketMessage, TicketStatus
 from storefront.support.services import ticket_open, ticket_reply_by_staff, ticket_status_set
-from tests.support.conftest import sign_in
 
 pytestmark = pytest.mark.django_db
 
