@@ -115,18 +115,18 @@ class StaffTicketDetailApi(StaffApiMixin, APIView):
         return Response(_detail(ticket_number))
 
 
-class ReplyInput(serializers.Serializer):
+class StaffTicketReplyInput(serializers.Serializer):
     body = serializers.CharField(max_length=BODY_MAX)
 
 
-class AssignInput(serializers.Serializer):
+class StaffTicketAssignInput(serializers.Serializer):
     assignee_id = serializers.IntegerField(
         min_value=1, max_value=2**31 - 1, allow_null=True,
         help_text="A staff user who handles customer service; null: nobody.",
     )
 
 
-class StatusInput(serializers.Serializer):
+class StaffTicketStatusInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=TicketStatus.values)
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
@@ -135,14 +135,14 @@ class StaffTicketReplyApi(StaffApiMixin, APIView):
     required_permissions = CHANGE
 
     @extend_schema(
-        request=ReplyInput,
+        request=StaffTicketReplyInput,
         responses={200: StaffTicketDetailOutput, **staff_errors(400, 403, 404, 409)},
         operation_id="console_tickets_reply",
         description="Answer the shopper; they also get it in WeChat when they signed in "
                     "with it.",
     )
     def post(self, request, ticket_number: str):
-        data = ReplyInput(data=request.data)
+        data = StaffTicketReplyInput(data=request.data)
         data.is_valid(raise_exception=True)
         ticket = ticket_get(number=ticket_number)
         staff_ticket_reply(user=request.user, ticket=ticket, body=data.validated_data["body"])
@@ -153,12 +153,12 @@ class StaffTicketAssignApi(StaffApiMixin, APIView):
     required_permissions = CHANGE
 
     @extend_schema(
-        request=AssignInput,
+        request=StaffTicketAssignInput,
         responses={200: StaffTicketDetailOutput, **staff_errors(400, 403, 404, 409)},
         operation_id="console_tickets_assign",
     )
     def post(self, request, ticket_number: str):
-        data = AssignInput(data=request.data)
+        data = StaffTicketAssignInput(data=request.data)
         data.is_valid(raise_exception=True)
         ticket = ticket_get(number=ticket_number)
         staff_ticket_assign(user=request.user, ticket=ticket,
@@ -170,12 +170,12 @@ class StaffTicketStatusApi(StaffApiMixin, APIView):
     required_permissions = CHANGE
 
     @extend_schema(
-        request=StatusInput,
+        request=StaffTicketStatusInput,
         responses={200: StaffTicketDetailOutput, **staff_errors(400, 403, 404, 409)},
         operation_id="console_tickets_status",
     )
     def post(self, request, ticket_number: str):
-        data = StatusInput(data=request.data)
+        data = StaffTicketStatusInput(data=request.data)
         data.is_valid(raise_exception=True)
         ticket = ticket_get(number=ticket_number)
         staff_ticket_status(user=request.user, ticket=ticket,
