@@ -71,6 +71,7 @@ TENANT_APPS = [
     "storefront.payments",
     "storefront.distribution",
     "storefront.notifications",
+    "storefront.support",
     "merchant_console",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -372,6 +373,9 @@ SPECTACULAR_SETTINGS = {
         "CommissionKindEnum": "storefront.distribution.models.CommissionKind.choices",
         "RateSourceEnum": "storefront.distribution.models.RateSource.choices",
         "PayoutRouteEnum": "storefront.distribution.models.PayoutRoute.choices",
+        "TicketStatusEnum": "storefront.support.models.TicketStatus.choices",
+        "TicketAuthorKindEnum": "storefront.support.models.AuthorKind.choices",
+        "TicketWeChatDeliveryEnum": "storefront.support.models.WeChatDelivery.choices",
         "ComplianceCheckStatusEnum": ["ok", "warning", "fail"],
         "AlertStatusFilterEnum": ["open", "resolved", "all"],
     },

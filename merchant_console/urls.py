@@ -7,6 +7,7 @@ from merchant_console import (
     settings_views,
     sign_in_locks,
     staff_views,
+    support_views,
     views,
     wechat_pay,
 )
@@ -36,4 +37,13 @@ urlpatterns = [
     path("invitations/<str:token>/", staff_views.invitation_accept, name="invitation"),
     path("distribution/compliance/", distribution_views.compliance_page,
          name="distribution-compliance"),
+    # 客服: tickets from shoppers
+    path("service/", support_views.tickets, name="tickets"),
+    path("service/tickets/<str:ticket_number>/", support_views.ticket, name="ticket"),
+    path("service/tickets/<str:ticket_number>/reply/", support_views.ticket_reply,
+         name="ticket-reply"),
+    path("service/tickets/<str:ticket_number>/assign/", support_views.ticket_assign,
+         name="ticket-assign"),
+    path("service/tickets/<str:ticket_number>/status/", support_views.ticket_status,
+         name="ticket-status"),
 ]

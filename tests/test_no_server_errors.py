@@ -37,6 +37,7 @@ from storefront.orders.after_sales import RefundItem, after_sales_request
 from storefront.orders.services import CheckoutItem, order_mark_paid, order_place
 from storefront.payments import services as payments
 from storefront.payments.models import PaymentChannel
+from storefront.support.services import ticket_open
 from tenants.models import Merchant, WeChatBinding
 from tests.factories.catalog import BannerFactory, ProductImageFactory
 from tests.payments.conftest import (  # noqa: F401 - the WeChat simulator's fixtures
@@ -118,6 +119,8 @@ def walk_mall(request, mall):
                                items=[RefundItem(order_line_id=paid.lines.get().pk, quantity=1)])
     owner = get_user_model().objects.get(username="owner@example.com")
     distributor, level, plan, alert = _distribution(shopper)
+    ticket = ticket_open(shopper=shopper, subject="破损", body="收到的商品破了",
+                         order_number=paid.number)
     ids = {
         "product_id": sku.product_id, "sku_id": sku.pk, "image_id": image.pk,
         "banner_id": banner.pk, "category_id": sku.product.category_id,
@@ -127,6 +130,7 @@ def walk_mall(request, mall):
         "plan_id": plan.pk, "alert_id": alert.pk, "statement_id": UNKNOWN,
         "withdrawal_id": UNKNOWN, "token": "no-such-invitation",
         "user_id": owner.pk, "invitation_id": UNKNOWN,
+        "ticket_number": (ticket.number, UNKNOWN),
     }
     return {"merchant": merchant, "shopper": shopper, "owner": owner, "ids": ids}
 

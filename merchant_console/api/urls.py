@@ -9,5 +9,6 @@ urlpatterns = [
     path("", include("merchant_console.api.orders_urls")),
     path("distribution/", include("merchant_console.api.distribution_urls")),
     path("", include("merchant_console.api.staff_urls")),
+    path("", include("merchant_console.api.support_urls")),
     path("wechat-pay/", WeChatPayBindingApi.as_view(), name="api-console-wechat-pay"),
 ]

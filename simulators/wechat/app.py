@@ -129,6 +129,7 @@ class WeChatSimulator:
             ("/cgi-bin/message/template/send", ["POST"], self._send_template, "wechat"),
             ("/cgi-bin/message/subscribe/send", ["POST"], self._send_subscribe, "wechat"),
             ("/cgi-bin/message/subscribe/bizsend", ["POST"], self._send_bizsend, "wechat"),
+            ("/cgi-bin/message/custom/send", ["POST"], self._send_custom, "wechat"),
             # WeChat Pay API v3, partner mode
             (
                 "/v3/pay/partner/transactions/<any(jsapi,h5,native):kind>",
@@ -444,6 +445,13 @@ class WeChatSimulator:
 
     def _send_bizsend(self, request: Request) -> dict:
         return self._send_message(request, "subscribe_bizsend")
+
+    def _send_custom(self, request: Request) -> dict:
+        try:
+            body = json.loads(request.get_data() or b"null")
+        except ValueError:
+            raise WeChatApiError(47001, "data format error") from None
+        return self.messages.send_custom(request.args.get("access_token"), body)
 
     def _send_message(self, request: Request, kind: str) -> dict:
         try:

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("storefront.api.orders_urls")),
     path("", include("storefront.api.payments_urls")),
     path("", include("storefront.api.distribution_urls")),
+    path("", include("storefront.api.support_urls")),
 ]

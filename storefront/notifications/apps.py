@@ -23,3 +23,8 @@ class NotificationsConfig(AppConfig):
             "after_sales.refunded", "storefront.notifications.tasks.notify_order_event",
             kwargs=lambda event: {"order_id": event.data["order_id"], "event": "refunded"},
         )
+        # A staff reply to a ticket also reaches the shopper's WeChat (客服消息).
+        events.task_subscriber(
+            "ticket.staff_replied", "storefront.notifications.tasks.send_ticket_reply",
+            kwargs=lambda event: {"message_id": event.data["message_id"]},
+        )

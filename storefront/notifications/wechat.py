@@ -17,6 +17,8 @@ from wechatpy.session.redisstorage import RedisStorage
 
 from storefront.orders.models import Order
 from storefront.payments.models import Refund
+from storefront.support.models import TicketMessage, WeChatDelivery
+from storefront.support.services import ticket_message_delivery_set
 from tenants.selectors import merchant_current
 
 logger = logging.getLogger(__name__)
@@ -92,3 +94,46 @@ def order_event_message_send(*, order_id: int, event: str) -> str | None:
 
 def order_host() -> str:
     return merchant_current().primary_host
+
+
+# Customer-service messages (客服消息) -------------------------------------------------------
+
+# WeChat caps a text message's content (2048 bytes); a long reply is cut, and the link
+# leads to the whole conversation.
+CUSTOM_TEXT_MAX_CHARS = 400
+
+
+def ticket_reply_message_send(*, message_id: int) -> str | None:
+    """Send a staff reply to the shopper's WeChat as a customer-service text message.
+
+    Returns WeChat's msgid, or None when nothing went out (no openid or no official account:
+    skipped; WeChat refused it: failed, e.g. the shopper has not written to the account in
+    48 hours). Safe to run twice: a reply already settled is not sent again."""
+    message = (
+        TicketMessage.objects.select_related("ticket__shopper").filter(pk=message_id).first()
+    )
+    if message is None or message.wechat_delivery != WeChatDelivery.PENDING:
+        return None
+    ticket = message.ticket
+    openid = ticket.shopper.wechat_openid
+    if not (openid and settings.WECHAT_OAUTH_APP_ID):
+        ticket_message_delivery_set(message_id=message.pk, delivery=WeChatDelivery.SKIPPED)
+        logger.info("no WeChat message for ticket %s (no openid or app)", ticket.number)
+        return None
+    merchant = merchant_current()
+    body = message.body
+    if len(body) > CUSTOM_TEXT_MAX_CHARS:
+        body = body[:CUSTOM_TEXT_MAX_CHARS] + "…"
+    url = f"{settings.PLATFORM_SCHEME}://{merchant.primary_host}/help/tickets/{ticket.number}/"
+    content = f"【{merchant.name} 客服】{body}\n\n查看对话：{url}"
+    try:
+        result = _client().message.send_text(openid, content)
+    except WeChatClientException as exc:
+        if exc.errcode == -1:  # "system busy": worth another try
+            raise
+        ticket_message_delivery_set(message_id=message.pk, delivery=WeChatDelivery.FAILED)
+        logger.warning("reply on ticket %s refused by WeChat: %s", ticket.number, exc)
+        return None
+    msgid = str(result.get("msgid") or "")
+    ticket_message_delivery_set(message_id=message.pk, delivery=WeChatDelivery.SENT, msgid=msgid)
+    return msgid

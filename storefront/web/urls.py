@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("storefront.web.payments_urls")),
     path("", include("storefront.web.orders_urls")),
     path("", include("storefront.web.distribution_urls")),
+    path("", include("storefront.web.support_urls")),
 ]
