@@ -71,6 +71,7 @@ TENANT_APPS = [
     "storefront.payments",
     "storefront.distribution",
     "storefront.notifications",
+    "storefront.insights",
     "merchant_console",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -227,6 +228,12 @@ CELERY_BEAT_SCHEDULE = {
     "distribution-compliance-monitor": {
         "task": "storefront.distribution.tasks.compliance_monitor_nightly",
         "schedule": crontab(hour=4, minute=0),
+    },
+    # The storefront's funnel counts, from Redis into each mall's FunnelDay (dashboards).
+    "insights-flush-funnel": {
+        "task": "storefront.insights.tasks.flush_funnel",
+        "schedule": 60.0,
+        "options": {"expires": 55},
     },
 }
 
