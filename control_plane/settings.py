@@ -103,6 +103,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "control_plane.middleware.MallAvailabilityMiddleware",
     "storefront.web.shopper_session.ShopperMiddleware",
+    # The storefront's funnel counts, one pipelined Redis call after the response is built.
+    "storefront.web.funnel.FunnelMiddleware",
     # Last: turns a sign-in that django-axes refused into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
