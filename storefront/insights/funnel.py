@@ -18,6 +18,8 @@ import redis
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from storefront.insights.models import FunnelDay
 from storefront.insights.rollups import business_day
@@ -30,6 +32,10 @@ SOCKET_TIMEOUT = 0.1  # seconds: a slow or absent Redis costs a page at most thi
 
 _client: redis.Redis | None = None
 _last_warning = [0.0]
+# After a failure, pages skip Redis for this long: a hanging Redis costs one request the
+# timeout, not every request.
+PAUSE_AFTER_FAILURE = 5.0
+_paused_until = [0.0]
 
 
 def client() -> redis.Redis:
@@ -38,6 +44,7 @@ def client() -> redis.Redis:
         _client = redis.Redis.from_url(
             settings.REDIS_URL, socket_timeout=SOCKET_TIMEOUT,
             socket_connect_timeout=SOCKET_TIMEOUT, retry_on_timeout=False,
+            retry=Retry(NoBackoff(), 0),  # no retries: a lost count beats a slow page
         )
     return _client
 
@@ -65,6 +72,8 @@ def funnel_record(*, stages: list[str], visitor: str, schema: str | None = None,
     stages = [stage for stage in stages if stage in STAGES]
     if not stages:
         return True
+    if time.monotonic() < _paused_until[0]:
+        return False
     schema = schema or connection.schema_name
     counts, visitors = _keys(schema, business_day(now or timezone.now()))
     try:
@@ -77,6 +86,7 @@ def funnel_record(*, stages: list[str], visitor: str, schema: str | None = None,
             pipe.expire(visitors, KEY_TTL_SECONDS)
         pipe.execute()
     except (redis.RedisError, OSError) as exc:
+        _paused_until[0] = time.monotonic() + PAUSE_AFTER_FAILURE
         if time.monotonic() - _last_warning[0] > 60:
             _last_warning[0] = time.monotonic()
             logger.warning("funnel counts not recorded (Redis: %s)", exc)
