@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import host_client
-from tests.insights.conftest import pay, place, refund, selling_mall  # noqa: F401
 from tests.distribution.conftest import make_chain, make_shopper
+from tests.insights.conftest import pay, place, refund, selling_mall  # noqa: F401
 
 ENDPOINTS = ["/console/dashboard/sales.json", "/console/dashboard/funnel.json",
              "/console/dashboard/network.json"]
