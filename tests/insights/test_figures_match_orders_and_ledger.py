@@ -65,9 +65,9 @@ def from_source(period) -> dict:
         "summary": {
             "gmv_fen": gmv, "orders": orders,
             "paying_shoppers": paid.values("shopper_id").distinct().count(),
-            "average_order_fen": round(gmv / orders) if orders else 0,
+            "average_order_fen": (2 * gmv + orders) // (2 * orders) if orders else 0,
             "commission_fen": commission, "refunded_fen": refunded,
-            "refund_rate_bp": round(10_000 * refunded / gmv) if gmv else 0,
+            "refund_rate_bp": (20_000 * refunded + gmv) // (2 * gmv) if gmv else 0,
         },
         "goods": {pk: tuple(v) for pk, v in goods.items()},
         "distributors": {pk: tuple(v) for pk, v in distributors.items() if any(v)},
