@@ -76,7 +76,7 @@ def _build(orders: int, sku_ids: list[int], product_ids: list[int]) -> None:
                    '{}'::jsonb, '', at, at + interval '30 minutes',
                    CASE WHEN g %% 20 <> 0 THEN at + interval '1 minute' END,
                    CASE WHEN g %% 20 = 0 THEN at + interval '30 minutes' END, '', '', ''
-            FROM (SELECT g, 1000 + (g * 7919) %% 20000 AS t,
+            FROM (SELECT g, 1000 + (g::bigint * 7919) %% 20000 AS t,
                          %(now)s - interval '1 day' * %(days)s * (%(n)s - g) / %(n)s
                            - interval '2 minutes' AS at
                   FROM generate_series(1, %(n)s) g) AS o
