@@ -38,10 +38,13 @@
     var chart = echarts.init(el);
     var labels = JSON.parse(el.dataset.labels);
     load(el.dataset.url, function (data) {
+      var values = data.stages.map(function (s) { return data.totals[s]; });
       chart.setOption({
         tooltip: { trigger: "item" },
         series: [{
+          // ECharts' funnel scales to [min, max] (default 0–100): scale to the real counts.
           type: "funnel", sort: "none", left: "10%", width: "80%", minSize: "5%",
+          min: 0, max: Math.max.apply(null, values.concat([1])),
           label: { formatter: "{b}: {c}" },
           data: data.stages.map(function (s) { return { name: labels[s], value: data.totals[s] }; })
         }]
