@@ -72,6 +72,7 @@ TENANT_APPS = [
     "storefront.distribution",
     "storefront.notifications",
     "storefront.support",
+    "storefront.insights",
     "merchant_console",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -103,6 +104,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "control_plane.middleware.MallAvailabilityMiddleware",
     "storefront.web.shopper_session.ShopperMiddleware",
+    # The storefront's funnel counts, one pipelined Redis call after the response is built.
+    "storefront.web.funnel.FunnelMiddleware",
     # Last: turns a sign-in that django-axes refused into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -228,6 +231,12 @@ CELERY_BEAT_SCHEDULE = {
     "distribution-compliance-monitor": {
         "task": "storefront.distribution.tasks.compliance_monitor_nightly",
         "schedule": crontab(hour=4, minute=0),
+    },
+    # The storefront's funnel counts, from Redis into each mall's FunnelDay (dashboards).
+    "insights-flush-funnel": {
+        "task": "storefront.insights.tasks.flush_funnel",
+        "schedule": 60.0,
+        "options": {"expires": 55},
     },
 }
 

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from merchant_console import (
+    dashboard_views,
     distribution_views,
     orders_views,
     payments_views,
@@ -16,6 +17,9 @@ app_name = "console"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("dashboard/sales.json", dashboard_views.sales_json, name="dashboard-sales"),
+    path("dashboard/funnel.json", dashboard_views.funnel_json, name="dashboard-funnel"),
+    path("dashboard/network.json", dashboard_views.network_json, name="dashboard-network"),
     path("login/", views.ConsoleLoginView.as_view(), name="login"),
     path("logout/", views.ConsoleLogoutView.as_view(), name="logout"),
     path("handoff/", views.handoff, name="handoff"),

@@ -5,11 +5,15 @@ from django.contrib.auth import views as auth_views
 from django.db import connection
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from merchant_console.access import staff_page
 from storefront.distribution.compliance import alerts_open_count
+from storefront.insights import selectors as insights
+from storefront.insights.errors import InsightsInvalid
+from storefront.insights.selectors import period_parse
 from tenants.handoff import handoff_token_consume
 
 
@@ -50,7 +54,26 @@ def handoff(request):
 
 @staff_page()
 def home(request):
-    context = {}
+    """Everyone's landing page; the sales figures only for staff who may see them
+    (merchant_console.view_dashboard): the period's figures, best sellers and best
+    distributors rendered here, the charts fetched from /console/dashboard/…"""
+    context, status = {}, 200
     if request.user.has_perm("distribution.view_compliancealert"):
         context["compliance_open"] = alerts_open_count()["open"]
-    return render(request, "console/home.html", context)
+    if request.user.has_perm("merchant_console.view_dashboard"):
+        try:
+            period = period_parse(request.GET.get("period"))
+        except InsightsInvalid as exc:
+            context["period_error"], status = exc.message, 400
+            period = period_parse(None)
+        daily = insights.sales_daily(period=period)
+        context.update(
+            period=period, periods=PERIOD_TABS,
+            summary=insights.sales_summary(period=period, daily=daily),
+            top_goods=insights.top_goods(period=period),
+            top_distributors=insights.top_distributors(period=period),
+        )
+    return render(request, "console/home.html", context, status=status)
+
+
+PERIOD_TABS = [("today", _lazy("Today")), ("7d", _lazy("7 days")), ("30d", _lazy("30 days"))]

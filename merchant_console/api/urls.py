@@ -7,6 +7,7 @@ from merchant_console.wechat_pay import WeChatPayBindingApi
 urlpatterns = [
     path("", include("merchant_console.api.products_urls")),
     path("", include("merchant_console.api.orders_urls")),
+    path("dashboard/", include("merchant_console.api.dashboard_urls")),
     path("distribution/", include("merchant_console.api.distribution_urls")),
     path("", include("merchant_console.api.staff_urls")),
     path("", include("merchant_console.api.support_urls")),

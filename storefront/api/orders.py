@@ -53,6 +53,7 @@ from storefront.orders.services import (
 )
 from storefront.payments.services import order_cancel_unpaid
 from storefront.shoppers.selectors import address_get_default, address_get_for_shopper
+from storefront.web.funnel import funnel_mark
 from storefront.web.presenters import (
     ORDER_STATUS_LABELS,
     cart_view,
@@ -169,6 +170,7 @@ class CartItemsApi(ShopperApiMixin, APIView):
             shopper=_shopper(request), session_key=_session_key(request, create=True)
         )
         cart_add(cart=cart, **data.validated_data)
+        funnel_mark(request, "cart_adds")
         return _cart_response(request, status_code=status.HTTP_201_CREATED)
 
 

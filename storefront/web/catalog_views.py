@@ -11,6 +11,7 @@ from django.shortcuts import render
 
 from storefront.catalog import selectors
 from storefront.catalog.errors import CategoryNotFound, ProductNotFound
+from storefront.web.funnel import funnel_mark
 
 PAGE_SIZE = 20
 MAX_PAGE = 500
@@ -84,6 +85,7 @@ def product(request, product_id: int):
     except ProductNotFound:
         return _not_found(request, what="product")
     single = detail.single_sku
+    funnel_mark(request, "product_views")
     return render(
         request, "storefront/catalog/product_detail.html",
         {"tab": "home", "detail": detail, "product": detail.product, "single_sku": single,

@@ -66,6 +66,7 @@ from storefront.orders.services import (
 from storefront.payments.errors import OrderPaidMeanwhile
 from storefront.payments.services import order_cancel_unpaid
 from storefront.shoppers.selectors import address_get_default, address_list
+from storefront.web.funnel import funnel_mark
 from storefront.web.presenters import (
     ORDER_TABS,
     REASON_CHOICES,
@@ -177,6 +178,7 @@ def cart_add_view(request: HttpRequest) -> HttpResponse:
     except (CartInvalid, SkuUnavailable) as exc:
         messages.error(request, exc.message)
     else:
+        funnel_mark(request, "cart_adds")
         messages.success(request, _("Added to your cart."))
     return redirect(back)
 
