@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 from core.actors import ActorKind
 from core.errors import DomainError, InvalidInput
@@ -371,7 +371,7 @@ def actor_names(rows: Iterable) -> dict[tuple[str, int], str]:
 def actor_label(row, names) -> str:
     label = str(ActorKind(row.actor_kind).label) if row.actor_kind in ActorKind.values else ""
     name = names.get((row.actor_kind, row.actor_id))
-    label = _(label) if label else label
+    label = pgettext(ACTOR_CONTEXT, label) if label else label
     return f"{label} {name}" if name else (f"{label} #{row.actor_id}" if row.actor_id else label)
 
 
@@ -379,8 +379,13 @@ def _label(mapping: dict, value: str) -> str:
     return str(mapping.get(value, value)) if value else "∅"
 
 
-PAYMENT_LABELS = {value: gettext_lazy(label) for value, label in PaymentStatus.choices}
-REFUND_LABELS = {value: gettext_lazy(label) for value, label in RefundStatus.choices}
+# The states' labels of other apps, translated here (the models keep English labels).
+ACTOR_CONTEXT = "console actor"
+STATE_CONTEXT = "console orders"
+PAYMENT_LABELS = {value: pgettext_lazy(STATE_CONTEXT, label)
+                  for value, label in PaymentStatus.choices}
+REFUND_LABELS = {value: pgettext_lazy(STATE_CONTEXT, label)
+                 for value, label in RefundStatus.choices}
 
 
 def order_detail(*, number: str, with_commissions: bool) -> OrderDetail:

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
@@ -43,9 +43,11 @@ from storefront.web.presenters import (
 )
 
 PAGE_SIZE = 20
-COMMISSION_LABELS = {value: gettext_lazy(label) for value, label in CommissionStatus.choices}
+COMMISSION_LABELS = {value: pgettext_lazy(console.STATE_CONTEXT, label)
+                     for value, label in CommissionStatus.choices}
 STAFF_CASE_LABELS = {**AFTER_SALES_STATUS_LABELS,
-                     AfterSalesStatus.REFUND_FAILED: gettext_lazy("Refund failed")}
+                     AfterSalesStatus.REFUND_FAILED: pgettext_lazy("console orders",
+                                                                   "Refund failed")}
 
 
 class OrderFilterForm(forms.Form):
@@ -116,8 +118,9 @@ def order_detail(request, number: str):
     for case in detail.cases:
         case.status_label = STAFF_CASE_LABELS[case.status]
     tiers = [{
-        "tier": tier, "label": (_("Tier %(n)d") % {"n": tier.tier}) if tier.kind == "sale"
-        else _("Team leader reward"),
+        "tier": tier,
+        "label": (pgettext("console orders", "Tier %(n)d") % {"n": tier.tier})
+        if tier.kind == "sale" else pgettext("console orders", "Team leader reward"),
         "statuses": [(COMMISSION_LABELS.get(status, status), fen)
                      for status, fen in tier.by_status.items()],
     } for tier in detail.money.tiers]

@@ -13,12 +13,10 @@ import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.utils import timezone
 
 from core.actors import Actor
 from merchant_console.models import AuditEntry
 from storefront.distribution import plans, services
-from storefront.distribution.models import Commission
 from storefront.orders.after_sales import RefundItem, after_sales_refund_failed, after_sales_request
 from storefront.orders.models import AfterSalesRequest, Order, OrderStatus
 from storefront.orders.services import CheckoutItem, order_mark_paid, order_place
@@ -238,8 +236,7 @@ def test_list_searches_filters_and_counts_per_status(shop, staff_client):
 
 def test_date_range_is_in_shanghai_days(shop, staff_client):
     """An order placed at 23:30 on the 1st in Shanghai (15:30 UTC) belongs to the 1st."""
-    late = timezone.make_aware(dt.datetime(2026, 3, 1, 23, 30), timezone=dt.UTC) - dt.timedelta(
-        hours=8)
+    late = dt.datetime(2026, 3, 1, 15, 30, tzinfo=dt.UTC)
     Order.objects.filter(pk=shop["plain"].pk).update(created_at=late)
     Order.objects.filter(pk=shop["unpaid"].pk).update(created_at=late + dt.timedelta(hours=1))
     client = staff_client("finance")
