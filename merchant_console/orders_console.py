@@ -488,6 +488,16 @@ def _local(moment: dt.datetime | None) -> str:
     return timezone.localtime(moment, SHANGHAI).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    """Shopper-typed text as a spreadsheet shows it: a leading "=", "+", "-" or "@" would
+    make Excel run it as a formula (CSV injection), so it is quoted."""
+    value = value or ""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
 def export_rows(orders: QuerySet[Order]) -> Iterator[list]:
     """One row per order (Shanghai times, yuan with two decimals), in chunks so a large
     export never holds every order in memory."""
@@ -502,16 +512,16 @@ def export_rows(orders: QuerySet[Order]) -> Iterator[list]:
             address = order.address or {}
             yield [
                 order.number, order.status, _local(order.created_at), _local(order.paid_at),
-                _local(order.shipped_at), order.shopper_id, order.shopper.nickname,
-                order.shopper.phone or "", address.get("recipient", ""),
-                address.get("phone", ""),
-                "".join(str(address.get(key, "")) for key in
-                        ("province", "city", "district", "detail")),
-                "; ".join(f"{line.title} {line.spec_label} x{line.quantity}".replace("  ", " ")
-                          for line in order.lines.all()),
+                _local(order.shipped_at), order.shopper_id, _text(order.shopper.nickname),
+                order.shopper.phone or "", _text(str(address.get("recipient", ""))),
+                _text(str(address.get("phone", ""))),
+                _text("".join(str(address.get(key, "")) for key in
+                              ("province", "city", "district", "detail"))),
+                _text("; ".join(f"{line.title} {line.spec_label} x{line.quantity}".replace(
+                    "  ", " ") for line in order.lines.all())),
                 yuan(order.goods_fen), yuan(order.discount_fen), yuan(order.shipping_fen),
-                yuan(order.total_fen), yuan(order.refunded_fen), order.carrier,
-                order.tracking_number, order.referrer_id or "", order.note,
+                yuan(order.total_fen), yuan(order.refunded_fen), _text(order.carrier),
+                _text(order.tracking_number), order.referrer_id or "", _text(order.note),
             ]
 
 

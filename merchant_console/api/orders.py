@@ -39,6 +39,7 @@ from storefront.orders.selectors import (
     order_get,
     order_list_page,
 )
+from storefront.payments.selectors import refunds_for_case
 from storefront.web.presenters import (
     ORDER_STATUS_LABELS,
 )
@@ -435,8 +436,6 @@ class StaffAfterSalesDetailOutput(StaffAfterSalesOutput):
 
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_refunds(self, case) -> list[dict]:
-        from storefront.payments.selectors import refunds_for_case
-
         return [{"out_refund_no": r.out_refund_no, "amount_fen": r.amount_fen,
                  "status": r.status, "last_error": r.last_error, "created_at": r.created_at}
                 for r in refunds_for_case(case_id=case.pk)]

@@ -513,7 +513,9 @@ def test_a_gbk_csv_from_excel_is_read(shop, staff_client):
 
 def test_export_csv_and_xlsx_follow_the_filters(shop, staff_client):
     client = staff_client("finance")
-    response = client.get("/console/orders/export/?status=paid&q=bob&kind=csv")
+    type(shop["bob"]).objects.filter(pk=shop["bob"].pk).update(nickname="=HYPERLINK(1)")
+    response = client.get(f"/console/orders/export/?status=paid&shopper={shop['bob'].pk}"
+                          "&kind=csv")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
@@ -521,6 +523,7 @@ def test_export_csv_and_xlsx_follow_the_filters(shop, staff_client):
     assert {row[0] for row in rows[1:]} == {shop["referred"][1].number, shop["plain"].number}
     plain = next(row for row in rows if row[0] == shop["plain"].number)
     assert plain[rows[0].index("total_yuan")] == "300.00"
+    assert plain[rows[0].index("shopper")] == "'=HYPERLINK(1)"  # never run as a formula
 
     xlsx = client.get(f"/api/v1/console/orders/export/?kind=xlsx&q=alice&distributor="
                       f"{shop['seller'].invite_code}")
