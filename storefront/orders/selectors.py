@@ -221,7 +221,10 @@ def after_sales_list_for_order(*, order: Order) -> list[AfterSalesRequest]:
 
 
 def after_sales_get(*, request_id: int) -> AfterSalesRequest:
-    """A case of this mall for staff, or AfterSalesNotFound (404)."""
+    """A case of this mall for staff, or AfterSalesNotFound (404), also for an id no
+    bigint can hold (a URL's <int:> takes any length)."""
+    if not 0 < request_id < 2**63:
+        raise AfterSalesNotFound()
     case = (
         AfterSalesRequest.objects.select_related("order", "order__shopper", "decided_by")
         .prefetch_related("lines__order_line", "photos", "events")

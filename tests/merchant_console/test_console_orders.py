@@ -592,6 +592,8 @@ def test_case_detail_and_decisions_with_audit(shop, staff_client):
     assert again.status_code == 409
     assert len(audit_rows("after_sales.approve")) == 1
     assert client.get("/console/after-sales/999999/").status_code == 404
+    assert client.get(f"/console/after-sales/{10**30}/").status_code == 404
+    assert client.get(f"/api/v1/console/after-sales/{10**30}/").status_code == 404
     assert client.post("/console/after-sales/999999/decide/",
                        {"decision": "approve"}).url == "/console/after-sales/"
     assert post_json(client, "/api/v1/console/after-sales/999999/approve/",
