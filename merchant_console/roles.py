@@ -43,12 +43,14 @@ _DISTRIBUTION_RUN = _model_perms(
 ) | {"distribution.view_compliancealert"}
 _DISTRIBUTION_MONEY = _model_perms("distribution", "statement", "withdrawal",
                                    actions=("view", "change"))
+# An order's commissions, on its console page: distribution money, so not customer service.
+_COMMISSIONS_VIEW = {"distribution.view_commission"}
 _SUPPORT = _model_perms("support", "ticket", actions=("view", "change"))
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    OPERATIONS: _CATALOG | _ORDERS_WORK | _DISTRIBUTION_RUN | _SUPPORT
+    OPERATIONS: _CATALOG | _ORDERS_WORK | _DISTRIBUTION_RUN | _SUPPORT | _COMMISSIONS_VIEW
     | {"merchant_console.view_dashboard"},
-    FINANCE: _ORDERS_VIEW | _DISTRIBUTION_MONEY
+    FINANCE: _ORDERS_VIEW | _DISTRIBUTION_MONEY | _COMMISSIONS_VIEW
     | {"distribution.view_distributor", "distribution.view_commissionplan",
        "distribution.view_compliancealert", "distribution.change_compliancealert",
        "payments.view_reconciliationmismatch", "merchant_console.view_finance",

@@ -24,8 +24,12 @@ urlpatterns = [
     path("logout/", views.ConsoleLogoutView.as_view(), name="logout"),
     path("handoff/", views.handoff, name="handoff"),
     path("orders/", orders_views.orders, name="orders"),
+    path("orders/export/", orders_views.export, name="orders-export"),
+    path("orders/bulk-ship/", orders_views.bulk_ship, name="orders-bulk-ship"),
+    path("orders/<str:number>/", orders_views.order_detail, name="order"),
     path("orders/<str:number>/ship/", orders_views.ship, name="order-ship"),
     path("after-sales/", orders_views.after_sales, name="after-sales"),
+    path("after-sales/<int:case_id>/", orders_views.after_sales_case, name="after-sales-case"),
     path(
         "after-sales/<int:case_id>/decide/", orders_views.after_sales_decide,
         name="after-sales-decide",

@@ -4,19 +4,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
 from storefront.distribution.errors import DistributionInvalid, DistributionNotFound
 from storefront.distribution.models import (
     BindingChange,
+    Commission,
     CommissionPlan,
     CustomerBinding,
     Distributor,
     Level,
+    OrderAttribution,
     Statement,
     Withdrawal,
 )
+from storefront.orders.models import Order
 from storefront.shoppers.models import Shopper
 
 
@@ -125,3 +129,63 @@ def withdrawal_get(*, withdrawal_id: int) -> Withdrawal:
     if withdrawal is None:
         raise DistributionNotFound("No such withdrawal.")
     return withdrawal
+
+
+def distributor_find(*, ref: str) -> Distributor | None:
+    """A distributor named by staff in a filter: their invite code (any case) or id."""
+    ref = (ref or "").strip()
+    if not ref:
+        return None
+    match = Q(invite_code=ref.upper())
+    if ref.isdigit() and int(ref) < 2**63:
+        match |= Q(pk=int(ref))
+    return Distributor.objects.select_related("shopper").filter(match).first()
+
+
+def orders_referred_by(*, orders: QuerySet[Order], distributor: Distributor) -> QuerySet[Order]:
+    """The orders among `orders` this distributor brought in: attributed to them when paid,
+    or placed through their link (the order's referrer) and not paid yet."""
+    return orders.filter(Q(attribution__distributor=distributor)
+                         | Q(attribution__isnull=True, referrer_id=distributor.shopper_id))
+
+
+def order_attribution(*, order_id: int) -> OrderAttribution | None:
+    return (OrderAttribution.objects.select_related("distributor__shopper", "plan")
+            .filter(order_id=order_id).first())
+
+
+@dataclass(frozen=True)
+class CommissionTier:
+    """An order's commissions of one tier (0: a team leader's reward): what was earned,
+    what refunds took back, and how much is in each state."""
+
+    kind: str
+    tier: int
+    amount_fen: int
+    reversed_fen: int
+    by_status: dict[str, int]
+
+    @property
+    def net_fen(self) -> int:
+        return self.amount_fen - self.reversed_fen
+
+
+def order_commissions(*, order_id: int) -> list[Commission]:
+    """An order's commissions, by tier then line, with their distributors."""
+    return list(Commission.objects.filter(order_id=order_id)
+                .select_related("distributor__shopper").order_by("kind", "tier", "order_line_id"))
+
+
+def commission_tiers(commissions: list[Commission]) -> list[CommissionTier]:
+    """`order_commissions` summed per kind and tier; `by_status` sums the net amount."""
+    tiers: dict[tuple[str, int], dict] = {}
+    for commission in commissions:
+        row = tiers.setdefault((commission.kind, commission.tier),
+                               {"amount_fen": 0, "reversed_fen": 0, "by_status": {}})
+        row["amount_fen"] += commission.amount_fen
+        row["reversed_fen"] += commission.reversed_fen
+        net = commission.amount_fen - commission.reversed_fen
+        row["by_status"][commission.status] = row["by_status"].get(commission.status, 0) + net
+    return [CommissionTier(kind=kind, tier=tier, **row)
+            for (kind, tier), row in sorted(tiers.items(), key=lambda item: (item[0][1] == 0,
+                                                                            item[0][1]))]

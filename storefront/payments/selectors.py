@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from storefront.payments.models import (
     Payment,
+    PaymentEvent,
     PaymentStatus,
     ProfitShare,
     ProfitShareReturn,
     ProfitShareStatus,
     ReconciliationMismatch,
+    Refund,
+    RefundEvent,
     ShareReturnStatus,
     Transfer,
 )
@@ -53,3 +57,28 @@ def transfers_awaiting(*, older_than_seconds: int = 60, limit: int = 200):
 def mismatches_open(*, limit: int = 200):
     """Differences staff have not marked resolved, newest first."""
     return ReconciliationMismatch.objects.filter(resolved=False).order_by("-created_at")[:limit]
+
+
+def payments_for_order(*, order_id: int) -> list[Payment]:
+    """Every payment attempt of an order with its history, oldest first (the staff's order
+    timeline)."""
+    return list(
+        Payment.objects.filter(order_id=order_id).order_by("created_at", "id")
+        .prefetch_related(Prefetch("events", queryset=PaymentEvent.objects.order_by(
+            "created_at", "id")))
+    )
+
+
+def refunds_for_order(*, order_id: int) -> list[Refund]:
+    """Every refund of an order's payments (of its after-sales cases, or of a payment
+    that came after the order was cancelled) with its history, oldest first."""
+    return list(
+        Refund.objects.filter(payment__order_id=order_id).order_by("created_at", "id")
+        .prefetch_related(Prefetch("events", queryset=RefundEvent.objects.order_by(
+            "created_at", "id")))
+    )
+
+
+def refunds_for_case(*, case_id: int) -> list[Refund]:
+    """The refund attempts of one after-sales case, oldest first."""
+    return list(Refund.objects.filter(after_sales_id=case_id).order_by("created_at", "id"))

@@ -66,7 +66,9 @@ def test_staff_decide_after_sales_from_the_console(owner_client, place, sku, buy
         order=order, shopper_id=buyer.pk, items=[RefundItem(order.lines.get().pk, 1)],
         reason="damaged",
     )
-    page = owner_client.get("/console/after-sales/")
+    listed = owner_client.get("/console/after-sales/")
+    assert f'id="case-{case.pk}"' in listed.content.decode()
+    page = owner_client.get(f"/console/after-sales/{case.pk}/")
     assert f'id="approve-{case.pk}"' in page.content.decode()
 
     rejected = owner_client.post(f"/console/after-sales/{case.pk}/decide/",
