@@ -686,7 +686,8 @@ class GoodsImportStatusApi(StaffApiMixin, APIView):
 
 
 class StaffExportInput(serializers.Serializer):
-    format = serializers.ChoiceField(choices=transfer.FORMATS, default="csv")
+    # Not `format`: DRF reads that query parameter to pick its renderer.
+    file_format = serializers.ChoiceField(choices=transfer.FORMATS, default="csv")
 
 
 class GoodsExportApi(StaffApiMixin, APIView):
@@ -701,7 +702,7 @@ class GoodsExportApi(StaffApiMixin, APIView):
     def get(self, request):
         params = StaffExportInput(data=request.query_params)
         params.is_valid(raise_exception=True)
-        file_format = params.validated_data["format"]
+        file_format = params.validated_data["file_format"]
         with transaction.atomic():
             content = transfer.goods_export(file_format=file_format)
             _audit(request, "goods.export", file_format)
