@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.actors import Actor
-from core.errors import DomainError
+from core.errors import DomainError, NotFound
 from merchant_console.audit import audit_record
 from merchant_console.staff_views import domain_error_text
 from storefront.catalog import selectors, services, transfer
@@ -43,6 +43,14 @@ def _actor(request) -> Actor:
 def _audit(request, action: str, target, detail: dict | None = None) -> None:
     audit_record(actor=request.user, area="goods", action=action, target=str(target),
                  detail=detail or {})
+
+
+def _found(getter, **kwargs):
+    """A selector's row, or the 404 page for an id this mall does not have."""
+    try:
+        return getter(**kwargs)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
 
 
 def _int_or_none(value) -> int | None:
@@ -316,7 +324,7 @@ def product_new(request):
 
 @staff_page("catalog.view_product")
 def product_edit(request, product_id: int):
-    product = selectors.product_get(product_id=product_id)
+    product = _found(selectors.product_get, product_id=product_id)
     if request.method == "POST":
         if not request.user.has_perm("catalog.change_product"):
             raise PermissionDenied
@@ -328,7 +336,7 @@ def product_edit(request, product_id: int):
 
 
 def _gallery(request, product_id: int, *, status=200):
-    product = selectors.product_get(product_id=product_id)
+    product = _found(selectors.product_get, product_id=product_id)
     return render(request, "console/goods/_gallery.html", {
         "product": product, "images": list(product.images.all()), "can_save": True,
     }, status=status)
@@ -394,7 +402,7 @@ def _category_fields(request) -> dict:
     fields = {
         "name": post.get("name", ""),
         "parent_id": _int_or_none(post.get("parent")),
-        "sort_weight": _whole(errors, _("Order"), post.get("sort_weight")),
+        "sort_weight": _whole(errors, _("Sort order"), post.get("sort_weight")),
         "is_active": post.get("is_active") == "on",
     }
     if errors:
@@ -428,7 +436,7 @@ def categories(request):
 
 @staff_page("catalog.view_category")
 def category_edit(request, category_id: int):
-    category = selectors.category_get(category_id=category_id)
+    category = _found(selectors.category_get, category_id=category_id)
     if request.method == "POST":
         if not request.user.has_perm("catalog.change_category"):
             raise PermissionDenied
@@ -472,7 +480,7 @@ def _banner_fields(request, *, creating: bool) -> dict:
     fields = {
         "title": post.get("title", ""),
         "product_id": _int_or_none(post.get("product")),
-        "sort_weight": _whole(errors, _("Order"), post.get("sort_weight")),
+        "sort_weight": _whole(errors, _("Sort order"), post.get("sort_weight")),
         "is_active": post.get("is_active") == "on",
     }
     if errors:
@@ -506,7 +514,7 @@ def banners(request):
 
 @staff_page("catalog.view_banner")
 def banner_edit(request, banner_id: int):
-    banner = selectors.banner_get(banner_id=banner_id)
+    banner = _found(selectors.banner_get, banner_id=banner_id)
     if request.method == "POST":
         if not request.user.has_perm("catalog.change_banner"):
             raise PermissionDenied
@@ -570,7 +578,7 @@ def goods_transfer(request):
 
 @staff_page("catalog.view_product")
 def goods_import_status(request, job_id: int):
-    job = transfer.import_job_get(job_id=job_id)
+    job = _found(transfer.import_job_get, job_id=job_id)
     return render(request, "console/goods/_import_status.html", {"job": job})
 
 

@@ -125,7 +125,7 @@ def walk_mall(request, mall):
         "out_trade_no": payment.out_trade_no, "address_id": address.pk,
         "distributor_id": distributor.pk, "shopper_id": shopper.pk, "level_id": level.pk,
         "plan_id": plan.pk, "alert_id": alert.pk, "statement_id": UNKNOWN,
-        "withdrawal_id": UNKNOWN, "token": "no-such-invitation",
+        "withdrawal_id": UNKNOWN, "token": "no-such-invitation", "job_id": UNKNOWN,
     }
     return {"merchant": merchant, "shopper": shopper, "owner": owner, "ids": ids}
 

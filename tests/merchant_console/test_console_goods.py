@@ -470,3 +470,10 @@ def test_services_product_save_refuses_a_cell_outside_the_matrix(goods):
     assert "not a combination" in str(refused.value.fields)
     assert not Product.objects.filter(title="x").exists()
     assert ProductImage.objects.count() == 4
+
+
+def test_unknown_ids_are_the_404_page(goods, staff_client):
+    client = staff_client("owner")
+    for path in ("/console/goods/999999/", "/console/goods/categories/999999/",
+                 "/console/goods/banners/999999/", "/console/goods/transfer/imports/999999/"):
+        assert client.get(path).status_code == 404, path
