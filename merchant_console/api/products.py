@@ -10,6 +10,8 @@ levels, matrix size, images) lives in the services, which raise domain errors re
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -27,6 +29,29 @@ from storefront.catalog import selectors, services, transfer
 from storefront.catalog.models import CommissionMode
 
 _ERRORS = staff_errors()
+
+
+def _audit(request, action: str, target, detail: dict | None = None) -> None:
+    audit_record(actor=request.user, area="goods", action=action, target=str(target),
+                 detail=detail or {})
+
+
+def _audited(action: str, target: str | None = None):
+    """Run an API method and its staff audit row in one transaction. The row names the URL's
+    `target` id, or the id of the row the response returns."""
+
+    def decorate(method):
+        @wraps(method)
+        def wrapped(self, request, *args, **kwargs):
+            with transaction.atomic():
+                response = method(self, request, *args, **kwargs)
+                data = response.data if isinstance(response.data, dict) else {}
+                _audit(request, action, kwargs.get(target) if target else data.get("id", ""))
+            return response
+
+        return wrapped
+
+    return decorate
 
 
 @extend_schema_field(OpenApiTypes.URI)
@@ -123,6 +148,7 @@ class CategoryListCreateApi(StaffApiMixin, APIView):
     @extend_schema(request=StaffCategoryCreateInput,
                    responses={201: StaffCategoryOutput, **_ERRORS},
                    operation_id="console_categories_create")
+    @_audited("category.create")
     def post(self, request):
         data = StaffCategoryCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -145,6 +171,7 @@ class CategoryDetailApi(StaffApiMixin, APIView):
     @extend_schema(request=StaffCategoryUpdateInput,
                    responses={200: StaffCategoryOutput, **_ERRORS},
                    operation_id="console_categories_update")
+    @_audited("category.update", "category_id")
     def patch(self, request, category_id: int):
         data = StaffCategoryUpdateInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -152,6 +179,7 @@ class CategoryDetailApi(StaffApiMixin, APIView):
         return Response(StaffCategoryOutput(category, context={"request": request}).data)
 
     @extend_schema(responses={204: None, **_ERRORS}, operation_id="console_categories_delete")
+    @_audited("category.delete", "category_id")
     def delete(self, request, category_id: int):
         services.category_delete(category_id=category_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -372,6 +400,7 @@ class ProductListCreateApi(StaffApiMixin, generics.GenericAPIView):
     @extend_schema(request=StaffProductCreateInput,
                    responses={201: StaffProductDetailOutput, **_ERRORS},
                    operation_id="console_products_create")
+    @_audited("product.create")
     def post(self, request):
         data = StaffProductCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -399,6 +428,7 @@ class ProductDetailApi(StaffApiMixin, APIView):
     @extend_schema(request=StaffProductUpdateInput,
                    responses={200: StaffProductUpdateOutput, **_ERRORS},
                    operation_id="console_products_update")
+    @_audited("product.update", "product_id")
     def patch(self, request, product_id: int):
         data = StaffProductUpdateInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -413,6 +443,7 @@ class ProductDetailApi(StaffApiMixin, APIView):
         return Response(_detail(request, product_id, matrix_change=matrix_change))
 
     @extend_schema(responses={204: None, **_ERRORS}, operation_id="console_products_delete")
+    @_audited("product.delete", "product_id")
     def delete(self, request, product_id: int):
         services.product_delete(product_id=product_id, actor=Actor.staff(request.user.pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -429,6 +460,7 @@ class ProductImageUploadApi(StaffApiMixin, APIView):
     @extend_schema(request={"multipart/form-data": StaffImageUploadInput},
                    responses={201: StaffImageOutput, **_ERRORS},
                    operation_id="console_products_images_upload")
+    @_audited("product.image_add", "product_id")
     def post(self, request, product_id: int):
         data = StaffImageUploadInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -444,6 +476,7 @@ class ProductImageDeleteApi(StaffApiMixin, APIView):
 
     @extend_schema(responses={204: None, **_ERRORS},
                    operation_id="console_products_images_delete")
+    @_audited("product.image_delete", "product_id")
     def delete(self, request, product_id: int, image_id: int):
         services.product_image_delete(product_id=product_id, image_id=image_id,
                                       actor=Actor.staff(request.user.pk))
@@ -466,6 +499,7 @@ class SkuUpdateApi(StaffApiMixin, APIView):
 
     @extend_schema(request=StaffSkuUpdateInput, responses={200: StaffSkuOutput, **_ERRORS},
                    operation_id="console_products_skus_update")
+    @_audited("sku.update", "sku_id")
     def patch(self, request, product_id: int, sku_id: int):
         data = StaffSkuUpdateInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -490,6 +524,7 @@ class ProductShelfApi(StaffApiMixin, APIView):
 
     @extend_schema(request=StaffShelfInput, responses={200: StaffShelfOutput, **_ERRORS},
                    operation_id="console_products_shelf")
+    @_audited("product.shelf", "product_id")
     def post(self, request, product_id: int):
         data = StaffShelfInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -541,6 +576,7 @@ class BannerListCreateApi(StaffApiMixin, APIView):
     @extend_schema(request={"multipart/form-data": StaffBannerCreateInput},
                    responses={201: StaffBannerOutput, **_ERRORS},
                    operation_id="console_banners_create")
+    @_audited("banner.create")
     def post(self, request):
         data = StaffBannerCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -563,6 +599,7 @@ class BannerDetailApi(StaffApiMixin, APIView):
     @extend_schema(request={"multipart/form-data": StaffBannerUpdateInput},
                    responses={200: StaffBannerOutput, **_ERRORS},
                    operation_id="console_banners_update")
+    @_audited("banner.update", "banner_id")
     def patch(self, request, banner_id: int):
         data = StaffBannerUpdateInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -570,17 +607,13 @@ class BannerDetailApi(StaffApiMixin, APIView):
         return Response(StaffBannerOutput(banner, context={"request": request}).data)
 
     @extend_schema(responses={204: None, **_ERRORS}, operation_id="console_banners_delete")
+    @_audited("banner.delete", "banner_id")
     def delete(self, request, banner_id: int):
         services.banner_delete(banner_id=banner_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- the console's bulk actions (parity with the goods pages) -----------------------------
-
-
-def _audit(request, action: str, target, detail: dict | None = None) -> None:
-    audit_record(actor=request.user, area="goods", action=action, target=str(target),
-                 detail=detail or {})
 
 
 class StaffBulkShelfInput(serializers.Serializer):

@@ -477,3 +477,20 @@ def test_unknown_ids_are_the_404_page(goods, staff_client):
     for path in ("/console/goods/999999/", "/console/goods/categories/999999/",
                  "/console/goods/banners/999999/", "/console/goods/transfer/imports/999999/"):
         assert client.get(path).status_code == 404, path
+
+
+def test_the_existing_catalogue_api_writes_audit_rows_too(goods, staff_client):
+    client = staff_client("operations")
+    category = goods["categories"][0]
+    response = client.post("/api/v1/console/products/", {
+        "title": "接口商品", "category_id": category.pk, "base_price_fen": 100},
+        content_type="application/json")
+    assert response.status_code == 201
+    product_id = response.json()["id"]
+    client.patch(f"/api/v1/console/categories/{category.pk}/", {"name": "新名"},
+                 content_type="application/json")
+    response = client.patch(f"/api/v1/console/categories/{category.pk}/", {"name": ""},
+                            content_type="application/json")
+    assert response.status_code == 400
+    assert list(AuditEntry.objects.order_by("id").values_list("action", "target")) == [
+        ("product.create", str(product_id)), ("category.update", str(category.pk))]
