@@ -43,8 +43,8 @@ def _state():
         "product__title", "spec_label", "price_fen", "stock", "product__is_on_shelf"))
 
 
-def _import(upload, actor=Actor.system()) -> ImportJob:
-    job = transfer.import_job_create(upload=upload, actor=actor)
+def _import(upload) -> ImportJob:
+    job = transfer.import_job_create(upload=upload, actor=Actor.system())
     return transfer.import_job_run(job_id=job.pk)
 
 

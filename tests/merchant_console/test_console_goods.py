@@ -139,9 +139,8 @@ def test_each_role_may_call_the_goods_api_only_with_their_permission(ids, staff_
             assert response.status_code == 403, path
 
 
-def test_anonymous_and_another_malls_staff_are_sent_to_sign_in(ids, mall_client,
-                                                               other_mall_staff_client):
-    for client in (mall_client, other_mall_staff_client):
+def test_anonymous_and_another_malls_staff_are_sent_to_sign_in(ids, mall_client, request):
+    for client in (mall_client, request.getfixturevalue("other_mall_staff_client")):
         for path, _ in PAGES:
             response = client.get(path.format(**ids))
             assert response.status_code == 302, path
