@@ -1081,6 +1081,24 @@ def _cells_apply(product: Product, cleaned: list[tuple[SkuCellInput, dict]]) -> 
     return [sku.pk for sku in touched]
 
 
+def product_cells_set(*, product: Product, cells: Sequence[SkuCellInput],
+                      only_listed: bool = False, actor: Actor | None = None) -> list[int]:
+    """Write the typed figures of `cells` onto the product's SKUs (call inside the
+    transaction that synced its matrix). With `only_listed`, the active SKUs no cell names
+    are switched off (an import file lists a product's whole matrix)."""
+    errors = _Fields()
+    cleaned = _clean_cells(errors, cells)
+    errors.raise_if_any()
+    touched = _cells_apply(product, cleaned)
+    if only_listed:
+        Sku.objects.filter(product=product, is_active=True).exclude(pk__in=touched).update(
+            is_active=False)
+    _product_refresh(product, actor=actor)
+    if touched:
+        _event(action="skus_updated", product=product, actor=actor, changes={"skus": touched})
+    return touched
+
+
 def product_save(
     *,
     product_id: int | None,
@@ -1098,8 +1116,7 @@ def product_save(
     """The product editor's save, in one transaction: the product's fields, its spec
     matrix, then the price, stock and commission typed for each cell of the grid, then its
     shelf state. Every cell's input is checked before anything is written."""
-    errors = _Fields()
-    cleaned = _clean_cells(errors, cells)
+    _clean_cells(errors := _Fields(), cells)
     errors.raise_if_any()
     with transaction.atomic():
         if product_id is None:
@@ -1115,11 +1132,7 @@ def product_save(
                 base_price_fen=base_price_fen, dimensions=dimensions, commission=commission,
                 actor=actor,
             )
-        touched = _cells_apply(product, cleaned)
-        _product_refresh(product, actor=actor)
-        if touched:
-            _event(action="skus_updated", product=product, actor=actor,
-                   changes={"skus": touched})
+        product_cells_set(product=product, cells=cells, actor=actor)
         if on_shelf is not None:
             product = product_set_shelf(product_id=product.pk, on_shelf=on_shelf, actor=actor)
     return product

@@ -280,13 +280,7 @@ def _import_product(group: list[_Row], actor: Actor) -> bool:
     cells = [services.SkuCellInput(values=tuple(value for _, value in row.spec),
                                    price_fen=row.price_fen, stock=row.stock,
                                    market_price_fen=row.market_price_fen) for row in group]
-    errors = services._Fields()
-    cleaned = services._clean_cells(errors, cells)
-    errors.raise_if_any()
-    touched = services._cells_apply(product, cleaned)
-    Sku.objects.filter(product=product, is_active=True).exclude(pk__in=touched).update(
-        is_active=False)
-    services._product_refresh(product, actor=actor)
+    services.product_cells_set(product=product, cells=cells, only_listed=True, actor=actor)
     if first.on_shelf is not None:
         services.product_set_shelf(product_id=product.pk, on_shelf=first.on_shelf, actor=actor)
     return created

@@ -120,3 +120,50 @@ def test_owner_creates_a_product_with_two_spec_dimensions_and_shoppers_see_it(
         assert "199.00" in page.inner_text("#sku-price")
     finally:
         context.close()
+
+
+def test_owner_reorders_the_gallery_by_dragging_and_deletes_a_picture(goods_mall, browser):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from storefront.catalog import services
+    from tests.factories.catalog import image_bytes
+
+    base, merchant, category = goods_mall
+    connection.set_tenant(merchant)
+    product = services.product_create(title="画册", category_id=category.pk, base_price_fen=100)
+    red, blue = (services.product_image_add(
+        product_id=product.pk,
+        upload=SimpleUploadedFile(f"{name}.png", image_bytes(fmt="PNG", color=color)))
+        for name, color in (("red", (200, 0, 0)), ("blue", (0, 0, 200))))
+    connection.set_schema_to_public()
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    page.on("dialog", lambda dialog: dialog.accept())
+    try:
+        page.goto(base + f"/console/login/?next=/console/goods/{product.pk}/")
+        page.fill("#id_username", "o@example.com")
+        page.fill("#id_password", OWNER_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"**/console/goods/{product.pk}/")
+        order = lambda: [int(pk) for pk in page.locator(  # noqa: E731
+            "#gallery-list .thumb").evaluate_all("items => items.map(i => i.dataset.image)")]
+        assert order() == [red.pk, blue.pk]
+
+        with page.expect_response(f"**/console/goods/{product.pk}/images/order/"):
+            page.locator(f"[data-image='{blue.pk}'] img").drag_to(
+                page.locator(f"[data-image='{red.pk}'] img"))
+        page.wait_for_function(
+            f"document.querySelector('#gallery-list .thumb').dataset.image === '{blue.pk}'")
+        assert order() == [blue.pk, red.pk]
+        connection.set_tenant(merchant)
+        product.refresh_from_db()
+        assert product.cover_id == blue.pk
+        connection.set_schema_to_public()
+
+        with page.expect_response(f"**/images/{red.pk}/delete/"):
+            page.locator(f"[data-image='{red.pk}'] button").click()
+        page.wait_for_function("document.querySelectorAll('#gallery-list .thumb').length === 1")
+        assert order() == [blue.pk]
+    finally:
+        context.close()
