@@ -182,9 +182,7 @@ def _editor_state(product: Product | None) -> dict:
     dimensions = list(product.dimensions.all())
     names = {value.pk: value.value for dim in dimensions for value in dim.values.all()}
     skus = []
-    for sku in product.skus.all():
-        if not sku.is_active:
-            continue
+    for sku in sorted(product.skus.all(), key=lambda sku: not sku.is_active):
         ids = [int(part) for part in sku.spec_key.split("-")] if sku.spec_key else []
         skus.append({
             "values": [names.get(pk, "") for pk in ids],
@@ -193,6 +191,7 @@ def _editor_state(product: Product | None) -> dict:
             "commission_mode": sku.commission_mode,
             "commission_fixed": _yuan(sku.commission_fixed_fen),
             "commission_rates": _percent(sku.commission_rates_bp),
+            "is_active": sku.is_active,
         })
     return {"dimensions": [{"name": dim.name, "values": [value.value for value in
                                                           dim.values.all()]}
@@ -232,6 +231,7 @@ def _parse_matrix(errors: list[str], raw: str):
             commission=_commission(errors, f"{label} · {_('commission')}",
                                    item.get("commission_mode"), item.get("commission_fixed"),
                                    item.get("commission_rates")),
+            is_active=item.get("is_active", True) not in (False, "false", "0", ""),
         ))
     return state, dimensions, cells
 
@@ -308,6 +308,7 @@ def _editor_render(request, product: Product | None, *, state=None, form=None, s
         "commission_modes": CommissionMode.choices,
         "labels": {"remove": _("Remove"), "dimension": _("Dimension name"),
                    "values": _("Values, separated by commas"), "single": _("Price and stock"),
+                   "on_sale": _("On sale"),
                    "modes": [[value, _(label)] for value, label in CommissionMode.choices]},
         "can_save": request.user.has_perm(
             "catalog.change_product" if product else "catalog.add_product"),

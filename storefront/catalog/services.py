@@ -1021,6 +1021,7 @@ class SkuCellInput:
     stock: int
     market_price_fen: int = 0
     commission: CommissionInput | None = None
+    is_active: bool = True
 
 
 def _cell_label(values: Sequence[str]) -> str:
@@ -1038,6 +1039,7 @@ def _clean_cells(errors: _Fields, cells: Sequence[SkuCellInput]) -> list[tuple[S
             "stock": _stock(row, "stock", cell.stock),
             "market_price_fen": _whole(row, "market price", cell.market_price_fen,
                                        minimum=0, maximum=MAX_PRICE_FEN),
+            "is_active": bool(cell.is_active),
         }
         if cell.commission is not None:
             values.update(_commission(row, cell.commission))
@@ -1049,7 +1051,8 @@ def _clean_cells(errors: _Fields, cells: Sequence[SkuCellInput]) -> list[tuple[S
 
 
 def _cells_apply(product: Product, cleaned: list[tuple[SkuCellInput, dict]]) -> list[int]:
-    """Write typed values onto the product's active SKUs, found by their values' texts."""
+    """Write typed values onto the product's SKUs, found by their values' texts (a SKU
+    staff switched off is a cell of the grid too, and may be switched on again here)."""
     value_ids = {
         (dimension_name, value): pk
         for pk, dimension_name, value in SpecValue.objects.filter(dimension__product=product)
@@ -1057,8 +1060,10 @@ def _cells_apply(product: Product, cleaned: list[tuple[SkuCellInput, dict]]) -> 
     }
     names = list(SpecDimension.objects.filter(product=product).order_by("position", "id")
                  .values_list("name", flat=True))
-    skus = {_key_ids(sku.spec_key): sku for sku in lock_objects.product_skus_lock(
-        product_id=product.pk) if sku.is_active}
+    skus: dict[frozenset[int] | None, Sku] = {}
+    for sku in lock_objects.product_skus_lock(product_id=product.pk):
+        if sku.is_active or _key_ids(sku.spec_key) not in skus:
+            skus[_key_ids(sku.spec_key)] = sku
     errors = _Fields()
     touched = []
     for cell, values in cleaned:

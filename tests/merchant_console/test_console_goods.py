@@ -493,3 +493,31 @@ def test_the_existing_catalogue_api_writes_audit_rows_too(goods, staff_client):
     assert response.status_code == 400
     assert list(AuditEntry.objects.order_by("id").values_list("action", "target")) == [
         ("product.create", str(product_id)), ("category.update", str(category.pk))]
+
+
+def test_the_grid_switches_a_combination_off_and_on_again(goods, staff_client):
+    client = staff_client("operations")
+    category = goods["categories"][0]
+    client.post("/console/goods/new/", _editor_post(category, on_shelf="on"))
+    product = Product.objects.get(title="新品")
+    skus = [{"values": [colour, size], "price": "12.50", "stock": "3",
+             "is_active": (colour, size) != ("蓝", "M")}
+            for colour in ("红", "蓝") for size in ("S", "M")]
+    response = client.post(f"/console/goods/{product.pk}/", _editor_post(
+        category, skus=skus, on_shelf="on"))
+    assert response.status_code == 302
+    assert set(product.skus.filter(is_active=False).values_list("spec_label", flat=True)) == {
+        "颜色:蓝 / 尺码:M"}
+    state = client.get(f"/console/goods/{product.pk}/").context["state"]
+    assert [sku["is_active"] for sku in state["skus"]] == [True, True, True, False]
+    skus[-1]["is_active"] = True
+    client.post(f"/console/goods/{product.pk}/", _editor_post(category, skus=skus,
+                                                              on_shelf="on"))
+    assert product.skus.filter(is_active=True).count() == 4
+    # Every combination off: the product cannot stay on the shelf, and nothing changes.
+    for sku in skus:
+        sku["is_active"] = False
+    response = client.post(f"/console/goods/{product.pk}/", _editor_post(
+        category, skus=skus, on_shelf="on"))
+    assert response.status_code == 400 and "active SKU" in response.content.decode()
+    assert product.skus.filter(is_active=True).count() == 4

@@ -14,7 +14,7 @@
   const basePrice = document.getElementById("base-price");
   const typed = new Map(); // combination key -> {price, market_price, stock, commission_*}
   const FIELDS = ["price", "market_price", "stock", "commission_mode", "commission_fixed",
-                  "commission_rates"];
+                  "commission_rates", "is_active"];
 
   const keyOf = (values) => JSON.stringify(values);
   const splitValues = (text) => {
@@ -77,7 +77,7 @@
       const key = keyOf(values);
       const saved = typed.get(key) || {
         price: basePrice.value, market_price: "", stock: "0", commission_mode: "inherit",
-        commission_fixed: "", commission_rates: "",
+        commission_fixed: "", commission_rates: "", is_active: true,
       };
       typed.set(key, saved);
       const row = document.createElement("tr");
@@ -92,22 +92,23 @@
         commissionSelect(saved.commission_mode),
         input("commission_fixed", saved.commission_fixed, {inputMode: "decimal"}),
         input("commission_rates", saved.commission_rates, {placeholder: "10, 5"}),
+        input("is_active", "", {type: "checkbox", checked: saved.is_active !== false,
+                                title: labels.on_sale}),
       ];
       for (const cell of cells) {
         const td = document.createElement("td");
         td.append(cell);
         row.append(td);
       }
-      row.addEventListener("input", (event) => {
+      const remember = (event) => {
         const field = event.target.dataset.field;
-        if (field) saved[field] = event.target.value;
+        if (!field) return;
+        saved[field] = event.target.type === "checkbox" ? event.target.checked
+                                                        : event.target.value;
         if (field === "commission_mode") syncDisabled(row);
-      });
-      row.addEventListener("change", (event) => {
-        const field = event.target.dataset.field;
-        if (field) saved[field] = event.target.value;
-        if (field === "commission_mode") syncDisabled(row);
-      });
+      };
+      row.addEventListener("input", remember);
+      row.addEventListener("change", remember);
       syncDisabled(row);
       gridBody.append(row);
     }
@@ -140,7 +141,11 @@
 
   for (const sku of initial.skus || []) {
     const saved = {};
-    for (const field of FIELDS) saved[field] = sku[field] == null ? "" : String(sku[field]);
+    for (const field of FIELDS) {
+      saved[field] = field === "is_active" ? sku[field] !== false
+                                           : (sku[field] == null ? "" : String(sku[field]));
+    }
+    if (typed.has(keyOf(sku.values))) continue; // an active SKU is listed first
     typed.set(keyOf(sku.values), saved);
   }
   for (const dim of initial.dimensions || []) addDimension(dim);
