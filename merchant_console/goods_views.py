@@ -184,6 +184,8 @@ def _editor_state(product: Product | None) -> dict:
     skus = []
     for sku in sorted(product.skus.all(), key=lambda sku: not sku.is_active):
         ids = [int(part) for part in sku.spec_key.split("-")] if sku.spec_key else []
+        if any(pk not in names for pk in ids):
+            continue  # a combination whose value is gone: kept for orders, not in the grid
         skus.append({
             "values": [names.get(pk, "") for pk in ids],
             "price": _yuan(sku.price_fen), "stock": str(sku.stock),
