@@ -3,6 +3,7 @@ from django.urls import path
 from merchant_console import (
     dashboard_views,
     distribution_views,
+    goods_views,
     orders_views,
     payments_views,
     settings_views,
@@ -54,4 +55,31 @@ urlpatterns = [
          name="ticket-assign"),
     path("service/tickets/<str:ticket_number>/status/", support_views.ticket_status,
          name="ticket-status"),
+]
+
+# 商品 (goods): merchant_console.goods_views
+urlpatterns += [
+    path("goods/", goods_views.products, name="products"),
+    path("goods/shelf/", goods_views.products_shelf, name="products-shelf"),
+    path("goods/new/", goods_views.product_new, name="product-new"),
+    path("goods/<int:product_id>/", goods_views.product_edit, name="product-edit"),
+    path("goods/<int:product_id>/images/", goods_views.product_image_add,
+         name="product-images"),
+    path("goods/<int:product_id>/images/order/", goods_views.product_images_order,
+         name="product-images-order"),
+    path("goods/<int:product_id>/images/<int:image_id>/delete/",
+         goods_views.product_image_delete, name="product-image-delete"),
+    path("goods/categories/", goods_views.categories, name="categories"),
+    path("goods/categories/<int:category_id>/", goods_views.category_edit,
+         name="category-edit"),
+    path("goods/categories/<int:category_id>/delete/", goods_views.category_delete,
+         name="category-delete"),
+    path("goods/banners/", goods_views.banners, name="banners"),
+    path("goods/banners/<int:banner_id>/", goods_views.banner_edit, name="banner-edit"),
+    path("goods/banners/<int:banner_id>/delete/", goods_views.banner_delete,
+         name="banner-delete"),
+    path("goods/transfer/", goods_views.goods_transfer, name="goods-transfer"),
+    path("goods/transfer/export/", goods_views.goods_export, name="goods-export"),
+    path("goods/transfer/imports/<int:job_id>/", goods_views.goods_import_status,
+         name="goods-import-status"),
 ]

@@ -130,7 +130,7 @@ def walk_mall(request, mall):
         "plan_id": plan.pk, "alert_id": alert.pk, "statement_id": UNKNOWN,
         "withdrawal_id": UNKNOWN, "token": "no-such-invitation",
         "user_id": owner.pk, "invitation_id": UNKNOWN,
-        "ticket_number": (ticket.number, UNKNOWN),
+        "ticket_number": (ticket.number, UNKNOWN), "job_id": UNKNOWN,
     }
     return {"merchant": merchant, "shopper": shopper, "owner": owner, "ids": ids}
 

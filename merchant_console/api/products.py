@@ -10,6 +10,10 @@ levels, matrix size, images) lives in the services, which raise domain errors re
 
 from __future__ import annotations
 
+from functools import wraps
+
+from django.db import transaction
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
@@ -20,10 +24,34 @@ from rest_framework.views import APIView
 from control_plane.api_schema import staff_errors
 from core.actors import Actor
 from merchant_console.api.permissions import StaffApiMixin
-from storefront.catalog import selectors, services
+from merchant_console.audit import audit_record
+from storefront.catalog import selectors, services, transfer
 from storefront.catalog.models import CommissionMode
 
 _ERRORS = staff_errors()
+
+
+def _audit(request, action: str, target, detail: dict | None = None) -> None:
+    audit_record(actor=request.user, area="goods", action=action, target=str(target),
+                 detail=detail or {})
+
+
+def _audited(action: str, target: str | None = None):
+    """Run an API method and its staff audit row in one transaction. The row names the URL's
+    `target` id, or the id of the row the response returns."""
+
+    def decorate(method):
+        @wraps(method)
+        def wrapped(self, request, *args, **kwargs):
+            with transaction.atomic():
+                response = method(self, request, *args, **kwargs)
+                data = response.data if isinstance(response.data, dict) else {}
+                _audit(request, action, kwargs.get(target) if target else data.get("id", ""))
+            return response
+
+        return wrapped
+
+    return decorate
 
 
 @extend_schema_field(OpenApiTypes.URI)
@@ -120,6 +148,7 @@ class CategoryListCreateApi(StaffApiMixin, APIView):
     @extend_schema(request=StaffCategoryCreateInput,
                    responses={201: StaffCategoryOutput, **_ERRORS},
                    operation_id="console_categories_create")
+    @_audited("category.create")
     def post(self, request):
         data = StaffCategoryCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -142,6 +171,7 @@ class CategoryDetailApi(StaffApiMixin, APIView):
     @extend_schema(request=StaffCategoryUpdateInput,
                    responses={200: StaffCategoryOutput, **_ERRORS},
                    operation_id="console_categories_update")
+    @_audited("category.update", "category_id")
     def patch(self, request, category_id: int):
         data = StaffCategoryUpdateInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -149,6 +179,7 @@ class CategoryDetailApi(StaffApiMixin, APIView):
         return Response(StaffCategoryOutput(category, context={"request": request}).data)
 
     @extend_schema(responses={204: None, **_ERRORS}, operation_id="console_categories_delete")
+    @_audited("category.delete", "category_id")
     def delete(self, request, category_id: int):
         services.category_delete(category_id=category_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -369,6 +400,7 @@ class ProductListCreateApi(StaffApiMixin, generics.GenericAPIView):
     @extend_schema(request=StaffProductCreateInput,
                    responses={201: StaffProductDetailOutput, **_ERRORS},
                    operation_id="console_products_create")
+    @_audited("product.create")
     def post(self, request):
         data = StaffProductCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -396,6 +428,7 @@ class ProductDetailApi(StaffApiMixin, APIView):
     @extend_schema(request=StaffProductUpdateInput,
                    responses={200: StaffProductUpdateOutput, **_ERRORS},
                    operation_id="console_products_update")
+    @_audited("product.update", "product_id")
     def patch(self, request, product_id: int):
         data = StaffProductUpdateInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -410,6 +443,7 @@ class ProductDetailApi(StaffApiMixin, APIView):
         return Response(_detail(request, product_id, matrix_change=matrix_change))
 
     @extend_schema(responses={204: None, **_ERRORS}, operation_id="console_products_delete")
+    @_audited("product.delete", "product_id")
     def delete(self, request, product_id: int):
         services.product_delete(product_id=product_id, actor=Actor.staff(request.user.pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -426,6 +460,7 @@ class ProductImageUploadApi(StaffApiMixin, APIView):
     @extend_schema(request={"multipart/form-data": StaffImageUploadInput},
                    responses={201: StaffImageOutput, **_ERRORS},
                    operation_id="console_products_images_upload")
+    @_audited("product.image_add", "product_id")
     def post(self, request, product_id: int):
         data = StaffImageUploadInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -441,6 +476,7 @@ class ProductImageDeleteApi(StaffApiMixin, APIView):
 
     @extend_schema(responses={204: None, **_ERRORS},
                    operation_id="console_products_images_delete")
+    @_audited("product.image_delete", "product_id")
     def delete(self, request, product_id: int, image_id: int):
         services.product_image_delete(product_id=product_id, image_id=image_id,
                                       actor=Actor.staff(request.user.pk))
@@ -463,6 +499,7 @@ class SkuUpdateApi(StaffApiMixin, APIView):
 
     @extend_schema(request=StaffSkuUpdateInput, responses={200: StaffSkuOutput, **_ERRORS},
                    operation_id="console_products_skus_update")
+    @_audited("sku.update", "sku_id")
     def patch(self, request, product_id: int, sku_id: int):
         data = StaffSkuUpdateInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -487,6 +524,7 @@ class ProductShelfApi(StaffApiMixin, APIView):
 
     @extend_schema(request=StaffShelfInput, responses={200: StaffShelfOutput, **_ERRORS},
                    operation_id="console_products_shelf")
+    @_audited("product.shelf", "product_id")
     def post(self, request, product_id: int):
         data = StaffShelfInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -538,6 +576,7 @@ class BannerListCreateApi(StaffApiMixin, APIView):
     @extend_schema(request={"multipart/form-data": StaffBannerCreateInput},
                    responses={201: StaffBannerOutput, **_ERRORS},
                    operation_id="console_banners_create")
+    @_audited("banner.create")
     def post(self, request):
         data = StaffBannerCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -560,6 +599,7 @@ class BannerDetailApi(StaffApiMixin, APIView):
     @extend_schema(request={"multipart/form-data": StaffBannerUpdateInput},
                    responses={200: StaffBannerOutput, **_ERRORS},
                    operation_id="console_banners_update")
+    @_audited("banner.update", "banner_id")
     def patch(self, request, banner_id: int):
         data = StaffBannerUpdateInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -567,6 +607,140 @@ class BannerDetailApi(StaffApiMixin, APIView):
         return Response(StaffBannerOutput(banner, context={"request": request}).data)
 
     @extend_schema(responses={204: None, **_ERRORS}, operation_id="console_banners_delete")
+    @_audited("banner.delete", "banner_id")
     def delete(self, request, banner_id: int):
         services.banner_delete(banner_id=banner_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- the console's bulk actions (parity with the goods pages) -----------------------------
+
+
+class StaffBulkShelfInput(serializers.Serializer):
+    product_ids = serializers.ListField(child=serializers.IntegerField(), max_length=500)
+    on_shelf = serializers.BooleanField()
+
+
+class ProductBulkShelfApi(StaffApiMixin, APIView):
+    """Several products on or off the shelf: all of them or none."""
+
+    required_permissions = {"POST": "catalog.change_product"}
+
+    @extend_schema(request=StaffBulkShelfInput,
+                   responses={200: StaffShelfOutput(many=True), **_ERRORS},
+                   operation_id="console_products_bulk_shelf")
+    def post(self, request):
+        data = StaffBulkShelfInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        ids, on_shelf = data.validated_data["product_ids"], data.validated_data["on_shelf"]
+        with transaction.atomic():
+            products = services.products_set_shelf(product_ids=ids, on_shelf=on_shelf,
+                                                   actor=Actor.staff(request.user.pk))
+            _audit(request, "product.shelf_on" if on_shelf else "product.shelf_off",
+                   ",".join(map(str, sorted(set(ids)))), {"products": sorted(set(ids))})
+        return Response(StaffShelfOutput(products, many=True).data)
+
+
+class StaffImageOrderInput(serializers.Serializer):
+    image_ids = serializers.ListField(child=serializers.IntegerField(), max_length=50)
+
+
+class ProductImageOrderApi(StaffApiMixin, APIView):
+    required_permissions = {"POST": "catalog.change_product"}
+
+    @extend_schema(request=StaffImageOrderInput,
+                   responses={200: StaffImageOutput(many=True), **_ERRORS},
+                   operation_id="console_products_images_order")
+    def post(self, request, product_id: int):
+        data = StaffImageOrderInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        ids = data.validated_data["image_ids"]
+        with transaction.atomic():
+            images = services.product_images_reorder(product_id=product_id, image_ids=ids,
+                                                     actor=Actor.staff(request.user.pk))
+            _audit(request, "product.images_reorder", product_id, {"order": ids})
+        return Response(StaffImageOutput(images, many=True, context={"request": request}).data)
+
+
+class StaffImportInput(serializers.Serializer):
+    file = serializers.FileField(help_text="CSV (UTF-8) or XLSX, at most 5 MB; columns as "
+                                           "the export's.")
+
+
+class StaffImportErrorOutput(serializers.Serializer):
+    line = serializers.IntegerField()
+    message = serializers.CharField()
+
+
+class StaffImportJobOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    file_name = serializers.CharField()
+    status = serializers.CharField()
+    percent = serializers.IntegerField()
+    rows_total = serializers.IntegerField()
+    rows_done = serializers.IntegerField()
+    rows_imported = serializers.IntegerField()
+    products_created = serializers.IntegerField()
+    products_updated = serializers.IntegerField()
+    errors = StaffImportErrorOutput(many=True)
+    failed_rows = serializers.ListField(child=serializers.IntegerField())
+    message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class GoodsImportApi(StaffApiMixin, APIView):
+    """Start an import; it runs in Celery. Poll its status at imports/<id>/."""
+
+    parser_classes = [MultiPartParser, FormParser]
+    required_permissions = {"POST": "catalog.add_product"}
+
+    @extend_schema(request={"multipart/form-data": StaffImportInput},
+                   responses={202: StaffImportJobOutput, **_ERRORS},
+                   operation_id="console_goods_import_start")
+    def post(self, request):
+        data = StaffImportInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic():
+            job = transfer.import_job_start(upload=data.validated_data["file"],
+                                            actor=Actor.staff(request.user.pk))
+            _audit(request, "goods.import_start", job.pk,
+                   {"file": job.file_name, "rows": job.rows_total})
+        return Response(StaffImportJobOutput(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class GoodsImportStatusApi(StaffApiMixin, APIView):
+    required_permissions = {"GET": "catalog.view_product"}
+
+    @extend_schema(responses={200: StaffImportJobOutput, **_ERRORS},
+                   operation_id="console_goods_import_status")
+    def get(self, request, job_id: int):
+        return Response(StaffImportJobOutput(transfer.import_job_get(job_id=job_id)).data)
+
+
+class StaffExportInput(serializers.Serializer):
+    # Not `format`: DRF reads that query parameter to pick its renderer.
+    file_format = serializers.ChoiceField(choices=transfer.FORMATS, default="csv")
+
+
+class GoodsExportApi(StaffApiMixin, APIView):
+    """Every product with its active SKUs as a CSV or XLSX file, one row per SKU."""
+
+    required_permissions = {"GET": "catalog.view_product"}
+
+    @extend_schema(parameters=[StaffExportInput],
+                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
+                              **_ERRORS},
+                   operation_id="console_goods_export")
+    def get(self, request):
+        params = StaffExportInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        file_format = params.validated_data["file_format"]
+        with transaction.atomic():
+            content = transfer.goods_export(file_format=file_format)
+            _audit(request, "goods.export", file_format)
+        content_type = ("text/csv; charset=utf-8" if file_format == "csv" else
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        response = HttpResponse(content, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="goods.{file_format}"'
+        return response

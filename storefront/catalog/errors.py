@@ -57,3 +57,8 @@ class ShelfRefused(Conflict):
 class ProductLimitReached(Conflict):
     code = "product_limit_reached"
     default_message = "Your plan's product limit is reached."
+
+
+class ImportJobNotFound(NotFound):
+    code = "import_job_not_found"
+    default_message = "Import not found."

@@ -208,3 +208,48 @@ class CatalogEvent(ActorFields):
 
     class Meta:
         ordering = ["-id"]
+
+
+class ImportJob(ActorFields):
+    """One bulk import of goods from a CSV or XLSX file, run by a Celery task.
+
+    The file's bytes are kept on the row (capped at upload), so any worker can read it and a
+    task run twice finds the job already finished. Rows are imported in batches, one
+    transaction each: a batch with a bad row imports none of its rows; `errors` lists each
+    bad row (its line in the file) and why, and `failed_rows` every row left out because
+    its batch failed."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Running"
+        DONE = "done", "Finished"
+        FAILED = "failed", "Failed"
+
+    file_name = models.CharField(max_length=200)
+    file_format = models.CharField(max_length=4)
+    content = models.BinaryField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    batches_done = models.PositiveIntegerField(default=0)
+    rows_imported = models.PositiveIntegerField(default=0)
+    products_created = models.PositiveIntegerField(default=0)
+    products_updated = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    failed_rows = models.JSONField(default=list, blank=True)
+    message = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return int(self.rows_done * 100 / self.rows_total) if self.rows_total else 0
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 
 from storefront.catalog.errors import (
     BannerNotFound,
@@ -265,6 +266,31 @@ def product_list_for_staff(
     if on_shelf is not None:
         products = products.filter(is_on_shelf=on_shelf)
     return products.select_related("cover").order_by("-sort_weight", "-id")
+
+
+LOW_STOCK = 10
+STOCK_FILTERS = ("low", "out")
+
+
+def product_page_for_staff(
+    *, category_id: int | None = None, q: str | None = None, on_shelf: bool | None = None,
+    stock: str | None = None,
+) -> QuerySet[Product]:
+    """The console's goods list: every product with its category, cover, active SKU count
+    and total active stock (one query). `stock`: "out" (no active stock left) or "low"
+    (at most LOW_STOCK units left, but some)."""
+    if stock not in (None, "", *STOCK_FILTERS):
+        raise CatalogInvalid(fields={"stock": [f"Choose one of: {', '.join(STOCK_FILTERS)}."]})
+    products = product_list_for_staff(category_id=category_id, q=q, on_shelf=on_shelf)
+    products = products.select_related("category").annotate(
+        total_stock=Coalesce(Sum("skus__stock", filter=Q(skus__is_active=True)), 0),
+        sku_count=Count("skus", filter=Q(skus__is_active=True)),
+    )
+    if stock == "out":
+        products = products.filter(total_stock=0)
+    elif stock == "low":
+        products = products.filter(total_stock__gt=0, total_stock__lte=LOW_STOCK)
+    return products
 
 
 def product_get(*, product_id: int) -> Product:

@@ -954,3 +954,190 @@ def banner_delete(*, banner_id: int) -> None:
         deleted, _ = Banner.objects.filter(pk=banner_id).delete()
         if not deleted:
             raise BannerNotFound()
+
+
+# --- staff console operations -------------------------------------------------------------
+
+
+def products_set_shelf(*, product_ids: Sequence[int], on_shelf: bool,
+                       actor: Actor | None = None) -> list[Product]:
+    """Put several products on or off the shelf at once: all of them or none (one refused
+    product refuses the whole action, naming it)."""
+    ids = sorted({pk for pk in product_ids if isinstance(pk, int) and not isinstance(pk, bool)})
+    if not ids:
+        raise CatalogInvalid("Select at least one product.",
+                             fields={"product_ids": ["Select at least one product."]})
+    if len(ids) > 500:
+        raise CatalogInvalid(fields={"product_ids": ["At most 500 products at once."]})
+    with transaction.atomic():
+        found = set(Product.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        missing = [pk for pk in ids if pk not in found]
+        if missing:
+            raise CatalogInvalid(fields={"product_ids": [
+                f"No such product: {', '.join(map(str, missing))}."]})
+        changed = []
+        for pk in ids:
+            try:
+                changed.append(product_set_shelf(product_id=pk, on_shelf=on_shelf, actor=actor))
+            except ShelfRefused as exc:
+                title = Product.objects.filter(pk=pk).values_list("title", flat=True).first()
+                raise ShelfRefused(f"{title}: {exc.message}", fields=exc.fields) from exc
+    return changed
+
+
+def product_images_reorder(*, product_id: int, image_ids: Sequence[int],
+                           actor: Actor | None = None) -> list[ProductImage]:
+    """Give the gallery a new order; `image_ids` must be exactly the product's images. The
+    first becomes the cover."""
+    with transaction.atomic():
+        product = lock_objects.product_lock(product_id=product_id)
+        images = {image.pk: image for image in product.images.all()}
+        wanted = list(image_ids)
+        if sorted(wanted) != sorted(images) or len(set(wanted)) != len(wanted):
+            raise CatalogInvalid(fields={"image_ids": [
+                "Give every image of this product exactly once."]})
+        ordered = []
+        for position, pk in enumerate(wanted):
+            image = images[pk]
+            image.position = position
+            ordered.append(image)
+        if ordered:
+            ProductImage.objects.bulk_update(ordered, ["position"])
+            if product.cover_id != ordered[0].pk:
+                product.cover = ordered[0]
+                product.save(update_fields=["cover", "updated_at"])
+        _event(action="images_reordered", product=product, actor=actor,
+               changes={"order": wanted})
+    return ordered
+
+
+@dataclass(frozen=True)
+class SkuCellInput:
+    """One row of the editor's SKU grid: the cell named by its values' texts, in dimension
+    order (() for a product without specs), and what staff typed for it."""
+
+    values: tuple[str, ...]
+    price_fen: int
+    stock: int
+    market_price_fen: int = 0
+    commission: CommissionInput | None = None
+    is_active: bool = True
+
+
+def _cell_label(values: Sequence[str]) -> str:
+    return " / ".join(values) or "—"
+
+
+def _clean_cells(errors: _Fields, cells: Sequence[SkuCellInput]) -> list[tuple[SkuCellInput,
+                                                                                dict]]:
+    cleaned = []
+    for cell in cells:
+        label = _cell_label(cell.values)
+        row = _Fields()
+        values = {
+            "price_fen": _price(row, "price", cell.price_fen),
+            "stock": _stock(row, "stock", cell.stock),
+            "market_price_fen": _whole(row, "market price", cell.market_price_fen,
+                                       minimum=0, maximum=MAX_PRICE_FEN),
+            "is_active": bool(cell.is_active),
+        }
+        if cell.commission is not None:
+            values.update(_commission(row, cell.commission))
+        for name, messages in row.errors.items():
+            for message in messages:
+                errors.add("skus", f"{label}: {name}: {message}")
+        cleaned.append((cell, values))
+    return cleaned
+
+
+def _cells_apply(product: Product, cleaned: list[tuple[SkuCellInput, dict]]) -> list[int]:
+    """Write typed values onto the product's SKUs, found by their values' texts (a SKU
+    staff switched off is a cell of the grid too, and may be switched on again here)."""
+    value_ids = {
+        (dimension_name, value): pk
+        for pk, dimension_name, value in SpecValue.objects.filter(dimension__product=product)
+        .values_list("pk", "dimension__name", "value")
+    }
+    names = list(SpecDimension.objects.filter(product=product).order_by("position", "id")
+                 .values_list("name", flat=True))
+    skus: dict[frozenset[int] | None, Sku] = {}
+    for sku in lock_objects.product_skus_lock(product_id=product.pk):
+        if sku.is_active or _key_ids(sku.spec_key) not in skus:
+            skus[_key_ids(sku.spec_key)] = sku
+    errors = _Fields()
+    touched = []
+    for cell, values in cleaned:
+        if len(cell.values) != len(names):
+            errors.add("skus", f"{_cell_label(cell.values)}: not a combination of the specs.")
+            continue
+        ids = [value_ids.get((name, value.strip())) for name, value in
+               zip(names, cell.values, strict=True)]
+        sku = skus.get(frozenset(ids)) if None not in ids else None
+        if sku is None:
+            errors.add("skus", f"{_cell_label(cell.values)}: not a combination of the specs.")
+            continue
+        for name, value in values.items():
+            setattr(sku, name, value)
+        touched.append(sku)
+    errors.raise_if_any()
+    if touched:
+        Sku.objects.bulk_update(touched, sorted({name for _, values in cleaned
+                                                 for name in values}))
+    return [sku.pk for sku in touched]
+
+
+def product_cells_set(*, product: Product, cells: Sequence[SkuCellInput],
+                      only_listed: bool = False, actor: Actor | None = None) -> list[int]:
+    """Write the typed figures of `cells` onto the product's SKUs (call inside the
+    transaction that synced its matrix). With `only_listed`, the active SKUs no cell names
+    are switched off (an import file lists a product's whole matrix)."""
+    errors = _Fields()
+    cleaned = _clean_cells(errors, cells)
+    errors.raise_if_any()
+    touched = _cells_apply(product, cleaned)
+    if only_listed:
+        Sku.objects.filter(product=product, is_active=True).exclude(pk__in=touched).update(
+            is_active=False)
+    _product_refresh(product, actor=actor)
+    if touched:
+        _event(action="skus_updated", product=product, actor=actor, changes={"skus": touched})
+    return touched
+
+
+def product_save(
+    *,
+    product_id: int | None,
+    title: str,
+    category_id: int | None,
+    subtitle: str = "",
+    description_html: str = "",
+    base_price_fen: int,
+    dimensions: Sequence[SpecDimensionInput],
+    cells: Sequence[SkuCellInput],
+    commission: CommissionInput,
+    on_shelf: bool | None = None,
+    actor: Actor | None = None,
+) -> Product:
+    """The product editor's save, in one transaction: the product's fields, its spec
+    matrix, then the price, stock and commission typed for each cell of the grid, then its
+    shelf state. Every cell's input is checked before anything is written."""
+    _clean_cells(errors := _Fields(), cells)
+    errors.raise_if_any()
+    with transaction.atomic():
+        if product_id is None:
+            product = product_create(
+                title=title, category_id=category_id, subtitle=subtitle,
+                description_html=description_html, base_price_fen=base_price_fen,
+                dimensions=dimensions, commission=commission, actor=actor,
+            )
+        else:
+            product, _ = product_update(
+                product_id=product_id, title=title, category_id=category_id,
+                subtitle=subtitle, description_html=description_html,
+                base_price_fen=base_price_fen, dimensions=dimensions, commission=commission,
+                actor=actor,
+            )
+        product_cells_set(product=product, cells=cells, actor=actor)
+        if on_shelf is not None:
+            product = product_set_shelf(product_id=product.pk, on_shelf=on_shelf, actor=actor)
+    return product
