@@ -8,5 +8,7 @@ urlpatterns = [
     path("", include("merchant_console.api.products_urls")),
     path("", include("merchant_console.api.orders_urls")),
     path("distribution/", include("merchant_console.api.distribution_urls")),
+    path("finance/", include("merchant_console.api.finance_urls")),
+    path("settings/", include("merchant_console.api.settings_urls")),
     path("wechat-pay/", WeChatPayBindingApi.as_view(), name="api-console-wechat-pay"),
 ]
