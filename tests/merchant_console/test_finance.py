@@ -47,6 +47,18 @@ NOVEMBER = "start=2026-11-01&end=2026-11-30"
 _keys = itertools.count(1)
 
 
+@pytest.fixture
+def staff_client(staff_client):
+    """The conftest's staff clients, reading the console in English."""
+
+    def _make(role: str):
+        client = staff_client(role)
+        client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+        return client
+
+    return _make
+
+
 def at(day: str, hour: int = 12) -> dt.datetime:
     return dt.datetime.fromisoformat(day).replace(hour=hour, tzinfo=SHANGHAI)
 
