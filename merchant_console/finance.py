@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -19,6 +20,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from storefront.distribution.models import WithdrawalStatus
@@ -206,45 +208,62 @@ def _balance_rows(sheet: BalanceSheet):
            yuan(-sheet.credit_fen), yuan(sheet.closing_fen)]
 
 
-def journal_csv(period: Period) -> bytes:
-    """The period's journal, one row per leg, then a blank row and the account balances.
-    UTF-8 with a byte-order mark, so Excel opens the Chinese names correctly."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(JOURNAL_HEADERS)
+class _Line:
+    """A file-like object csv.writer writes one line into, handed straight back."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_cell(value):
+    if value is None:
+        return ""
+    return f"{value:.2f}" if isinstance(value, Decimal) else value
+
+
+def journal_csv(period: Period) -> Iterator[bytes]:
+    """The period's journal, one row per leg, then a blank row and the account balances,
+    streamed line by line (constant memory however long the period). UTF-8 with a
+    byte-order mark, so Excel opens the Chinese names correctly."""
+    writer = csv.writer(_Line())
+    yield "\ufeff".encode()
+    yield writer.writerow(JOURNAL_HEADERS).encode()
     for row in _journal_rows(period):
-        writer.writerow(["" if v is None else f"{v:.2f}" if isinstance(v, Decimal) else v
-                         for v in row])
-    writer.writerow([])
-    writer.writerow(BALANCE_HEADERS)
+        yield writer.writerow([_csv_cell(v) for v in row]).encode()
+    yield writer.writerow([]).encode()
+    yield writer.writerow(BALANCE_HEADERS).encode()
     for row in _balance_rows(balance_sheet(period)):
-        writer.writerow([f"{v:.2f}" if isinstance(v, Decimal) else v for v in row])
-    return ("\ufeff" + buffer.getvalue()).encode()
+        yield writer.writerow([_csv_cell(v) for v in row]).encode()
 
 
-def journal_xlsx(period: Period) -> bytes:
+def journal_xlsx(period: Period) -> Iterator[bytes]:
     """Two sheets: "Journal" (entries with their legs) and "Balances" (per account over the
-    period). Amounts are numbers in yuan formatted with two decimals."""
-    book = Workbook(write_only=False)
-    journal = book.active
-    journal.title = "Journal"
-    balances = book.create_sheet("Balances")
-    money = "#,##0.00"
-    for sheet, headers, rows, money_from in (
-        (journal, JOURNAL_HEADERS, _journal_rows(period), 9),
-        (balances, BALANCE_HEADERS, _balance_rows(balance_sheet(period)), 3),
+    period). Amounts are numbers in yuan formatted with two decimals. Written in openpyxl's
+    write-only mode, which keeps rows on disk rather than in memory."""
+    book = Workbook(write_only=True)
+    for title, headers, rows, money_from in (
+        ("Journal", JOURNAL_HEADERS, _journal_rows(period), 9),
+        ("Balances", BALANCE_HEADERS, _balance_rows(balance_sheet(period)), 3),
     ):
-        sheet.append(headers)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in rows:
-            sheet.append(row)
-            for cell in sheet[sheet.max_row][money_from:]:
-                cell.number_format = money
+        sheet = book.create_sheet(title)
         sheet.freeze_panes = "A2"
+        header = []
+        for name in headers:
+            cell = WriteOnlyCell(sheet, value=name)
+            cell.font = Font(bold=True)
+            header.append(cell)
+        sheet.append(header)
+        for row in rows:
+            cells = []
+            for index, value in enumerate(row):
+                cell = WriteOnlyCell(sheet, value=value)
+                if index >= money_from:
+                    cell.number_format = "#,##0.00"
+                cells.append(cell)
+            sheet.append(cells)
     out = io.BytesIO()
     book.save(out)
-    return out.getvalue()
+    yield out.getvalue()
 
 
 EXPORT_FORMATS = {

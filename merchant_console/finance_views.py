@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -194,10 +194,10 @@ def export(request):
         return render(request, "console/finance.html",
                       {"form": form, "tab": "ledger", "check": check_run_latest()}, status=400)
     content_type, build = EXPORT_FORMATS[fmt]
+    # The row says who took which period; it commits before the file streams out.
     with transaction.atomic():
-        content = build(period)
         audit_record(actor=request.user, area="finance", action="journal.export",
                      detail={"start": period.first, "end": period.last, "format": fmt})
-    response = HttpResponse(content, content_type=content_type)
+    response = StreamingHttpResponse(build(period), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{export_name(period, fmt)}"'
     return response

@@ -267,7 +267,7 @@ def test_the_csv_export_is_the_periods_journal_in_yuan(books, staff_client):
     assert response.status_code == 200
     assert response["Content-Disposition"] == \
         'attachment; filename="journal-20261101-20261130.csv"'
-    text = response.content.decode("utf-8-sig")
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     journal = rows[1:rows.index([])]
     assert len(journal) == 8  # four entries of two legs in November
@@ -286,7 +286,7 @@ def test_the_csv_export_is_the_periods_journal_in_yuan(books, staff_client):
 def test_the_xlsx_export_has_the_journal_and_the_balances(books, staff_client):
     response = staff_client("finance").get(f"/console/finance/export/?{NOVEMBER}&format=xlsx")
     assert response.status_code == 200
-    book = load_workbook(io.BytesIO(response.content))
+    book = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     assert book.sheetnames == ["Journal", "Balances"]
     journal = list(book["Journal"].iter_rows(min_row=2, values_only=True))
     assert len(journal) == 8
@@ -309,7 +309,8 @@ def test_a_bad_export_request_is_400_and_records_nothing(books, staff_client):
     assert not AuditEntry.objects.filter(action="journal.export").exists()
     api = client.get(f"/api/v1/console/finance/export/?{NOVEMBER}&file_format=xlsx")
     assert api.status_code == 200
-    assert load_workbook(io.BytesIO(api.content)).sheetnames == ["Journal", "Balances"]
+    content = b"".join(api.streaming_content)
+    assert load_workbook(io.BytesIO(content)).sheetnames == ["Journal", "Balances"]
 
 
 # ------------------------------------------------------------------ reconciliation
