@@ -1,17 +1,18 @@
-"""The console's payment alerts: callbacks WeChat signed that did not match our records,
-and the differences reconciliation and the payment flow found. Each is a human decision."""
+"""The console's payment alerts (Finance → Payment alerts): callbacks WeChat signed that did
+not match our records, and the differences reconciliation and the payment flow found. Each
+is a human decision."""
 
-from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import render
 
+from merchant_console.access import staff_page
 from storefront.payments.callbacks import notifications_refused
 from storefront.payments.selectors import mismatches_open
 
 
-@login_required(login_url="console:login")
-@permission_required("payments.view_reconciliationmismatch", raise_exception=True)
+@staff_page("payments.view_reconciliationmismatch")
 def payment_alerts(request):
     return render(request, "console/payment_alerts.html", {
         "refused": notifications_refused(limit=100),
         "mismatches": mismatches_open(limit=200),
+        "tab": "alerts",
     })

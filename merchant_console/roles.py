@@ -53,7 +53,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     FINANCE: _ORDERS_VIEW | _DISTRIBUTION_MONEY | _COMMISSIONS_VIEW
     | {"distribution.view_distributor", "distribution.view_commissionplan",
        "distribution.view_compliancealert", "distribution.change_compliancealert",
-       "payments.view_reconciliationmismatch", "merchant_console.view_finance",
+       "payments.view_reconciliationmismatch", "payments.change_reconciliationmismatch",
+       "merchant_console.view_finance",
        "merchant_console.view_dashboard"},
     CUSTOMER_SERVICE: _ORDERS_WORK | _SUPPORT | {"catalog.view_product"},
 }

@@ -11,13 +11,15 @@ from axes.utils import reset
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Max, Sum
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
+
+from merchant_console.access import staff_page
+from merchant_console.audit import audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -45,18 +47,19 @@ def _locked(kind: str, request) -> list[dict]:
     )
 
 
-@login_required(login_url="console:login")
 @require_http_methods(["GET", "POST"])
+@staff_page(owner_only=True)  # unlocking staff is the owner's
 def sign_in_locks(request):
-    if not request.user.is_superuser:
-        raise PermissionDenied  # unlocking staff is the owner's
     if request.method == "POST":
         form = UnlockForm(request.POST)
         if not form.is_valid():
             messages.error(request, _("Choose an account or an address to unlock."))
             return redirect("console:sign-in-locks")
         kind, value = form.cleaned_data["kind"], form.cleaned_data["value"]
-        removed = reset(**{"username" if kind == "username" else "ip": value})
+        with transaction.atomic():
+            removed = reset(**{"username" if kind == "username" else "ip": value})
+            audit_record(actor=request.user, area="settings", action="sign_in.unlock",
+                         target=value, detail={"kind": kind, "attempt_rows": removed})
         logger.info("sign-in lock of %s %s cleared by user %s (%s attempt rows)",
                     kind, value, request.user.pk, removed)
         messages.success(request, _("%(who)s is unlocked.") % {"who": value})

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
@@ -19,7 +18,9 @@ from rest_framework.views import APIView
 from control_plane.api_schema import error_responses, staff_errors
 from core.actors import Actor
 from core.errors import DomainError
+from merchant_console.access import staff_page
 from merchant_console.api.permissions import StaffApiMixin
+from merchant_console.audit import audit_record
 from tenants.models import BindingStatus
 from tenants.selectors import merchant_current
 from tenants.wechat_binding import binding_of_merchant, binding_save
@@ -37,10 +38,8 @@ class WeChatPayForm(forms.Form):
     )
 
 
-@login_required(login_url="console:login")
+@staff_page(owner_only=True)  # payment settings are the owner's
 def wechat_pay_page(request):
-    if not request.user.is_superuser:
-        raise PermissionDenied  # payments settings are the owner's
     merchant = merchant_current()
     binding = binding_of_merchant(merchant)
     initial = {}
@@ -52,11 +51,14 @@ def wechat_pay_page(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            saved = binding_save(
-                merchant=merchant, actor=Actor.staff(request.user.pk),
-                sub_mchid=data["sub_mchid"], sub_appid=data["sub_appid"],
-                miniprogram_appid=data["miniprogram_appid"], app_secret=data["app_secret"] or None,
-            )
+            with transaction.atomic():
+                saved = binding_save(
+                    merchant=merchant, actor=Actor.staff(request.user.pk),
+                    sub_mchid=data["sub_mchid"], sub_appid=data["sub_appid"],
+                    miniprogram_appid=data["miniprogram_appid"],
+                    app_secret=data["app_secret"] or None,
+                )
+                _audit(request, saved, secret_changed=bool(data["app_secret"]))
         except DomainError as exc:
             for field, errors in exc.fields.items():
                 for error in errors:
@@ -73,6 +75,15 @@ def wechat_pay_page(request):
             return redirect("console:wechat-pay")
     return render(request, "console/wechat_pay.html",
                   {"form": form, "binding": binding}, status=status)
+
+
+def _audit(request, binding, *, secret_changed: bool) -> None:
+    """The staff audit row of a saved binding (never the secret, only that it changed)."""
+    audit_record(actor=request.user, area="settings", action="wechat_pay.bind",
+                 target=binding.sub_mchid,
+                 detail={"sub_mchid": binding.sub_mchid, "sub_appid": binding.sub_appid,
+                         "miniprogram_appid": binding.miniprogram_appid,
+                         "status": binding.status, "app_secret_changed": secret_changed})
 
 
 class BindingInput(serializers.Serializer):
@@ -123,10 +134,12 @@ class WeChatPayBindingApi(StaffApiMixin, APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         merchant = merchant_current()
-        binding_save(
-            merchant=merchant, actor=Actor.staff(request.user.pk),
-            sub_mchid=values["sub_mchid"], sub_appid=values.get("sub_appid", ""),
-            miniprogram_appid=values.get("miniprogram_appid", ""),
-            app_secret=values.get("app_secret") or None,
-        )
+        with transaction.atomic():
+            saved = binding_save(
+                merchant=merchant, actor=Actor.staff(request.user.pk),
+                sub_mchid=values["sub_mchid"], sub_appid=values.get("sub_appid", ""),
+                miniprogram_appid=values.get("miniprogram_appid", ""),
+                app_secret=values.get("app_secret") or None,
+            )
+            _audit(request, saved, secret_changed=bool(values.get("app_secret")))
         return Response(BindingOutput(binding_of_merchant(merchant)).data)

@@ -20,3 +20,12 @@ class PlatformNotReady(DomainError):
     code = "platform_not_ready"
     status = 503
     default_message = "Signups are briefly unavailable; please try again in a minute."
+
+
+class ProfileInvalid(InvalidInput):
+    code = "mall_profile_invalid"
+
+
+class MallClosed(Conflict):
+    code = "mall_closed"
+    default_message = "This mall is closed: its profile can no longer be changed."

@@ -15,6 +15,10 @@ class MerchantStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
+# WeChat green: the colour a mall has until its staff choose one (base.html's --brand).
+DEFAULT_THEME_COLOUR = "#07c160"
+
+
 class Merchant(TenantMixin):
     """A merchant's mall. `schema_name` is derived from `slug` (see tenants.slugs)."""
 
@@ -28,6 +32,12 @@ class Merchant(TenantMixin):
     created_at = models.DateTimeField(auto_now_add=True)
     trial_ends_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(auto_now_add=True)
+    # The mall's face, set by its staff (tenants.services.merchant_profile_update): the
+    # storefront shows the logo in its header and uses the colour as its --brand. The logo
+    # file lives in the mall's own media folder (MEDIA_ROOT/<schema>/mall/).
+    logo = models.FileField(upload_to="mall/", blank=True, max_length=200)
+    theme_colour = models.CharField(max_length=7, default=DEFAULT_THEME_COLOUR)
+    contact_phone = models.CharField(max_length=20, blank=True)
 
     # Schemas are provisioned by tenants.provisioning inside the signup transaction, never
     # by save(); and a deleted row must not silently drop a merchant's data.
@@ -36,6 +46,13 @@ class Merchant(TenantMixin):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            # The colour is written into the storefront's CSS: nothing but #rrggbb gets there.
+            models.CheckConstraint(
+                condition=models.Q(theme_colour__regex=r"^#[0-9a-fA-F]{6}$"),
+                name="tenants_merchant_theme_colour_hex",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.slug})"

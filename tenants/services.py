@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -20,7 +22,14 @@ from core import outbox
 from core.actors import Actor
 from core.state_machine import StateMachine
 from tenants import provisioning
-from tenants.errors import IllegalStatusTransition, PlatformNotReady, SignupInvalid, SlugTaken
+from tenants.errors import (
+    IllegalStatusTransition,
+    MallClosed,
+    PlatformNotReady,
+    ProfileInvalid,
+    SignupInvalid,
+    SlugTaken,
+)
 from tenants.models import Domain, Merchant, MerchantStatus, MerchantStatusChange
 from tenants.slugs import schema_name_for, validate_slug
 
@@ -170,3 +179,72 @@ def merchant_reactivate(*, merchant: Merchant, actor: Actor, reason: str = "") -
     return merchant_change_status(
         merchant=merchant, to_status=MerchantStatus.ACTIVE, actor=actor, reason=reason
     )
+
+
+# --- The mall's profile, as its staff set it ---------------------------------------------
+
+_THEME_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,18}[0-9]$")
+PROFILE_FIELDS = ("name", "theme_colour", "contact_phone", "logo")
+
+
+def _clean_profile(*, name, theme_colour, contact_phone) -> dict:
+    errors: dict[str, list[str]] = {}
+    cleaned: dict = {}
+    if name is not None:
+        name = name.strip()
+        if not name:
+            errors["name"] = ["Enter the name of your mall."]
+        elif len(name) > 100:
+            errors["name"] = ["Use at most 100 characters."]
+        cleaned["name"] = name
+    if theme_colour is not None:
+        theme_colour = theme_colour.strip().lower()
+        if not _THEME_COLOUR.match(theme_colour):
+            errors["theme_colour"] = ["Give the colour as # and six hex digits, e.g. #07c160."]
+        cleaned["theme_colour"] = theme_colour
+    if contact_phone is not None:
+        contact_phone = contact_phone.strip()
+        if contact_phone and not _PHONE.match(contact_phone):
+            errors["contact_phone"] = [
+                "Enter a phone number: digits, spaces or dashes, an optional leading +."]
+        cleaned["contact_phone"] = contact_phone
+    if errors:
+        raise ProfileInvalid(fields=errors)
+    return cleaned
+
+
+def merchant_profile_update(
+    *, merchant_id: int, name: str | None = None, theme_colour: str | None = None,
+    contact_phone: str | None = None, logo: File | None = None, remove_logo: bool = False,
+) -> tuple[Merchant, dict[str, list]]:
+    """Change what shoppers see of the mall: its name, theme colour, contact phone and logo
+    (None leaves a field as it is). `logo` must already be checked and re-encoded by the
+    caller (storefront.catalog.images.image_check); it is stored in the mall's own media
+    folder. A closed mall is refused (409); a paused one may still be tidied up by its
+    staff. Returns the merchant and {field: [before, after]} of what changed, for the
+    caller's audit row; run it inside the caller's transaction so that row and this change
+    commit together. The replaced logo file is removed after the commit."""
+    cleaned = _clean_profile(name=name, theme_colour=theme_colour, contact_phone=contact_phone)
+    with transaction.atomic():
+        merchant = Merchant.objects.select_for_update().get(pk=merchant_id)
+        if merchant.status == MerchantStatus.CLOSED:
+            raise MallClosed()
+        changes: dict[str, list] = {}
+        for field, value in cleaned.items():
+            if getattr(merchant, field) != value:
+                changes[field] = [getattr(merchant, field), value]
+                setattr(merchant, field, value)
+        old_logo = merchant.logo.name
+        if logo is not None:
+            merchant.logo.save(logo.name, logo, save=False)
+            changes["logo"] = [old_logo, merchant.logo.name]
+        elif remove_logo and old_logo:
+            merchant.logo = ""
+            changes["logo"] = [old_logo, ""]
+        if changes:
+            merchant.save(update_fields=list(changes))
+            if "logo" in changes and old_logo:
+                storage = merchant.logo.storage
+                transaction.on_commit(lambda: storage.delete(old_logo))
+    return merchant, changes

@@ -33,7 +33,9 @@ from core.actors import Actor
 from storefront.distribution import levels, plans, services
 from storefront.distribution.compliance import Thresholds, compliance_monitor
 from storefront.distribution.models import ComplianceAlert
+from storefront.ledger.models import Account
 from storefront.orders.after_sales import RefundItem, after_sales_request
+from storefront.orders.models import ShippingTemplate
 from storefront.orders.services import CheckoutItem, order_mark_paid, order_place
 from storefront.payments import services as payments
 from storefront.payments.models import PaymentChannel
@@ -131,6 +133,10 @@ def walk_mall(request, mall):
         "withdrawal_id": UNKNOWN, "token": "no-such-invitation",
         "user_id": owner.pk, "invitation_id": UNKNOWN,
         "ticket_number": (ticket.number, UNKNOWN), "job_id": UNKNOWN,
+        # Console → Finance and Settings
+        "account_id": Account.objects.values_list("pk", flat=True).first() or UNKNOWN,
+        "mismatch_id": UNKNOWN, "kind": ("withdrawals", "transfers", "shares", "returns"),
+        "template_id": ShippingTemplate.objects.values_list("pk", flat=True).first() or UNKNOWN,
     }
     return {"merchant": merchant, "shopper": shopper, "owner": owner, "ids": ids}
 

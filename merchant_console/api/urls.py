@@ -11,5 +11,7 @@ urlpatterns = [
     path("distribution/", include("merchant_console.api.distribution_urls")),
     path("", include("merchant_console.api.staff_urls")),
     path("", include("merchant_console.api.support_urls")),
+    path("finance/", include("merchant_console.api.finance_urls")),
+    path("settings/", include("merchant_console.api.settings_urls")),
     path("wechat-pay/", WeChatPayBindingApi.as_view(), name="api-console-wechat-pay"),
 ]

@@ -1,7 +1,7 @@
 """Stable error codes of the ledger. A refused posting is a bug in the money app that
 asked for it; the codes let that app's tests assert exactly which rule it broke."""
 
-from core.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput, NotFound
 
 
 class EntryInvalid(InvalidInput):
@@ -25,3 +25,8 @@ class SourceKeyReused(Conflict):
 
     code = "ledger_source_key_reused"
     default_message = "This source key was already posted with different legs."
+
+
+class AccountNotFound(NotFound):
+    code = "ledger_account_not_found"
+    default_message = "No such ledger account."

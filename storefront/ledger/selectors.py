@@ -4,10 +4,20 @@ balance: none is needed until a benchmark shows it), in signed fen: debit-normal
 
 from __future__ import annotations
 
-from django.db.models import Sum
+import datetime as dt
+from dataclasses import dataclass
 
-from storefront.ledger.errors import UnknownAccount
-from storefront.ledger.models import AccountCode, JournalLeg, account_problem
+from django.db.models import F, Q, Sum, Window
+from django.db.models.functions import Coalesce
+
+from storefront.ledger.errors import AccountNotFound, UnknownAccount
+from storefront.ledger.models import (
+    Account,
+    AccountCode,
+    JournalLeg,
+    LedgerCheckRun,
+    account_problem,
+)
 
 
 def _total(legs) -> int:
@@ -71,3 +81,87 @@ def entry_totals(*, source: str, source_keys: list[str], code: str) -> dict[str,
         .values_list("entry__source_key").annotate(total=Sum("amount_fen")).order_by()
     )
     return dict(rows)
+
+
+# --- Reading by period: the console's ledger and the accountant's export ------------------
+
+
+@dataclass(frozen=True)
+class AccountPeriod:
+    """One account over [start, end): its balance before, its debits (> 0) and credits
+    (< 0, kept signed) within, and its balance at the end. closing = opening + debits +
+    credits, by construction of the one query that reads them."""
+
+    account_id: int
+    code: str
+    party: str
+    opening_fen: int
+    debit_fen: int
+    credit_fen: int
+    closing_fen: int
+
+
+def account_period_balances(*, start: dt.datetime, end: dt.datetime) -> list[AccountPeriod]:
+    """Every account with legs posted before `end`, in (code, party) order, in one
+    aggregate query over the legs (an index on posted_at is not needed: every leg before
+    `end` is read once)."""
+    before_start = Q(legs__entry__posted_at__lt=start)
+    within = Q(legs__entry__posted_at__gte=start, legs__entry__posted_at__lt=end)
+    rows = (
+        Account.objects.filter(legs__entry__posted_at__lt=end)
+        .annotate(
+            opening=Coalesce(Sum("legs__amount_fen", filter=before_start), 0),
+            debits=Coalesce(Sum("legs__amount_fen", filter=within & Q(legs__amount_fen__gt=0)), 0),
+            credits=Coalesce(Sum("legs__amount_fen", filter=within & Q(legs__amount_fen__lt=0)), 0),
+        )
+        .values_list("pk", "code", "party", "opening", "debits", "credits")
+        .order_by("code", "party")
+    )
+    return [
+        AccountPeriod(account_id=pk, code=code, party=party, opening_fen=opening,
+                      debit_fen=debits, credit_fen=credits, closing_fen=opening + debits + credits)
+        for pk, code, party, opening, debits, credits in rows
+    ]
+
+
+def account_get(*, account_id: int) -> Account:
+    account = Account.objects.filter(pk=account_id).first()
+    if account is None:
+        raise AccountNotFound()
+    return account
+
+
+def account_opening(*, account_id: int, start: dt.datetime) -> int:
+    """The balance of an account before `start`."""
+    return _total(JournalLeg.objects.filter(account_id=account_id, entry__posted_at__lt=start))
+
+
+def account_legs(*, account_id: int, start: dt.datetime, end: dt.datetime):
+    """The legs of one account posted in [start, end), oldest first, each with its entry
+    and `running_fen`: the sum of the period's legs up to and including it (a window
+    function, computed before any LIMIT, so a page of legs still carries the right sum)."""
+    return (
+        JournalLeg.objects.filter(
+            account_id=account_id, entry__posted_at__gte=start, entry__posted_at__lt=end
+        )
+        .select_related("entry")
+        .annotate(running_fen=Window(
+            Sum("amount_fen"), order_by=[F("entry__posted_at").asc(), F("id").asc()],
+        ))
+        .order_by("entry__posted_at", "id")
+    )
+
+
+def journal_legs(*, start: dt.datetime, end: dt.datetime):
+    """Every leg of the entries posted in [start, end), entry by entry, with its entry and
+    account: the journal as an accountant reads it. Iterate it with .iterator()."""
+    return (
+        JournalLeg.objects.filter(entry__posted_at__gte=start, entry__posted_at__lt=end)
+        .select_related("entry", "account")
+        .order_by("entry__posted_at", "entry_id", "id")
+    )
+
+
+def check_run_latest() -> LedgerCheckRun | None:
+    """The last run of the nightly check, or None before the first."""
+    return LedgerCheckRun.objects.order_by("-ran_at", "-id").first()

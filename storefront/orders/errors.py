@@ -61,3 +61,12 @@ class PriceChanged(DomainError):
     code = "price_changed"
     status = 409
     default_message = "Prices changed since you looked; please review your order."
+
+
+class SettingsInvalid(InvalidInput):
+    code = "order_settings_invalid"
+
+
+class ShippingTemplateNotFound(NotFound):
+    code = "shipping_template_not_found"
+    default_message = "No such shipping template."

@@ -1,6 +1,6 @@
 """Stable error codes of payments, refunds and payouts."""
 
-from core.errors import Conflict, DomainError, InvalidInput
+from core.errors import Conflict, DomainError, InvalidInput, NotFound
 
 
 class PaymentsUnavailable(DomainError):
@@ -78,3 +78,13 @@ class IllegalShareReturnTransition(Conflict):
 
 class IllegalTransferTransition(Conflict):
     code = "illegal_transfer_transition"
+
+
+class MismatchNotFound(NotFound):
+    code = "mismatch_not_found"
+    default_message = "No such reconciliation difference."
+
+
+class MismatchAlreadyResolved(Conflict):
+    code = "mismatch_already_resolved"
+    default_message = "This difference was already marked resolved."

@@ -22,6 +22,7 @@ from django.utils import timezone
 from storefront.ledger.models import AccountCode
 from storefront.ledger.selectors import entry_totals
 from storefront.payments import ledger_postings
+from storefront.payments.errors import MismatchAlreadyResolved, MismatchNotFound
 from storefront.payments.models import (
     MismatchKind,
     Payment,
@@ -217,3 +218,20 @@ def _post_fees(bill_date, bill, known_trades, our_refunds):
 
 def yesterday_in_shanghai() -> dt.date:
     return timezone.now().astimezone(SHANGHAI).date() - dt.timedelta(days=1)
+
+
+def mismatch_resolve(*, mismatch_id: int) -> ReconciliationMismatch:
+    """Mark a difference settled: a person looked at it and put it right outside this
+    system (a ledger correction, a word with WeChat). It is never deleted, and a second
+    resolve of the same row is refused (409) rather than silently repeated; the face that
+    calls this writes who did it to the staff audit log in the same transaction."""
+    with transaction.atomic():
+        mismatch = ReconciliationMismatch.objects.select_for_update().filter(
+            pk=mismatch_id).first()
+        if mismatch is None:
+            raise MismatchNotFound()
+        if mismatch.resolved:
+            raise MismatchAlreadyResolved()
+        mismatch.resolved = True
+        mismatch.save(update_fields=["resolved"])
+    return mismatch

@@ -4,8 +4,10 @@ lost, so every row WeChat has not finished is asked about after a minute)."""
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch, Q, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from storefront.payments.models import (
@@ -13,8 +15,10 @@ from storefront.payments.models import (
     PaymentEvent,
     PaymentStatus,
     ProfitShare,
+    ProfitShareKind,
     ProfitShareReturn,
     ProfitShareStatus,
+    ReconciledBill,
     ReconciliationMismatch,
     Refund,
     RefundEvent,
@@ -22,6 +26,8 @@ from storefront.payments.models import (
     Transfer,
 )
 from storefront.payments.transitions import TRANSFER_FINAL
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # bill days are Shanghai days
 
 
 def _cutoff(older_than_seconds: int) -> dt.datetime:
@@ -82,3 +88,74 @@ def refunds_for_order(*, order_id: int) -> list[Refund]:
 def refunds_for_case(*, case_id: int) -> list[Refund]:
     """The refund attempts of one after-sales case, oldest first."""
     return list(Refund.objects.filter(after_sales_id=case_id).order_by("created_at", "id"))
+# --- The console's finance pages: reconciliation results and payouts ----------------------
+
+
+def reconciled_bills():
+    """The days whose bill was downloaded and reconciled, newest first."""
+    return ReconciledBill.objects.order_by("-bill_date")
+
+
+def mismatch_counts(*, bill_dates: list[dt.date]) -> dict[dt.date, dict[str, int]]:
+    """{bill_date: {"open": n, "resolved": n}} for the given days, in one query."""
+    rows = (
+        ReconciliationMismatch.objects.filter(bill_date__in=bill_dates)
+        .values_list("bill_date")
+        .annotate(open=Count("id", filter=Q(resolved=False)),
+                  resolved=Count("id", filter=Q(resolved=True)))
+        .order_by()
+    )
+    return {day: {"open": n_open, "resolved": n_resolved} for day, n_open, n_resolved in rows}
+
+
+def payments_by_day(*, bill_dates: list[dt.date]) -> dict[dt.date, dict[str, int]]:
+    """{day: {"count": n, "paid_fen": fen}} of this mall's succeeded payments by their
+    Asia/Shanghai payment day (a bill day), for the given days, in one query: what the
+    mall's own records say beside each bill."""
+    if not bill_dates:
+        return {}
+    start = dt.datetime.combine(min(bill_dates), dt.time.min, tzinfo=SHANGHAI)
+    end = dt.datetime.combine(max(bill_dates) + dt.timedelta(days=1), dt.time.min, tzinfo=SHANGHAI)
+    rows = (
+        Payment.objects.filter(status=PaymentStatus.SUCCEEDED, paid_at__gte=start, paid_at__lt=end)
+        .annotate(day=TruncDate("paid_at", tzinfo=SHANGHAI))
+        .values_list("day")
+        .annotate(n=Count("id"), fen=Sum("amount_fen"))
+        .order_by()
+    )
+    return {day: {"count": n, "paid_fen": fen} for day, n, fen in rows if day in set(bill_dates)}
+
+
+def mismatch_list(*, resolved: bool | None = None, bill_date: dt.date | None = None,
+                  kind: str | None = None):
+    """Reconciliation differences, newest first, filtered."""
+    mismatches = ReconciliationMismatch.objects.all()
+    if resolved is not None:
+        mismatches = mismatches.filter(resolved=resolved)
+    if bill_date is not None:
+        mismatches = mismatches.filter(bill_date=bill_date)
+    if kind:
+        mismatches = mismatches.filter(kind=kind)
+    return mismatches.order_by("-created_at", "-id")
+
+
+def transfer_list(*, status: str | None = None):
+    transfers = Transfer.objects.all()
+    if status:
+        transfers = transfers.filter(status=status)
+    return transfers.order_by("-created_at", "-id")
+
+
+def profit_share_list(*, status: str | None = None):
+    """Profit-sharing orders that send money to receivers (unfreezes move nothing out)."""
+    shares = ProfitShare.objects.filter(kind=ProfitShareKind.SHARE).select_related("payment")
+    if status:
+        shares = shares.filter(status=status)
+    return shares.order_by("-created_at", "-id")
+
+
+def share_return_list(*, status: str | None = None):
+    returns = ProfitShareReturn.objects.select_related("share")
+    if status:
+        returns = returns.filter(status=status)
+    return returns.order_by("-created_at", "-id")

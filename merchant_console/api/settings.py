@@ -1,0 +1,178 @@
+"""The staff API of Console → Settings (under /api/v1/console/settings/): the mall's profile,
+the order periods, the shipping templates and the plan, with the pages' permission
+(merchant_console.manage_settings) and the same services and audit rows. The WeChat Pay
+binding has its own endpoint (/api/v1/console/wechat-pay/, owner only)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from control_plane.api_schema import staff_errors
+from merchant_console.api.permissions import StaffApiMixin
+from merchant_console.settings_views import (
+    MANAGE_SETTINGS,
+    order_settings_save,
+    profile_save,
+    shipping_template_save,
+)
+from storefront.orders.models import OrderSettings
+from storefront.orders.shop_settings import (
+    RegionFee,
+    shipping_template_get,
+    shipping_template_list,
+)
+from tenants.models import Merchant, MerchantStatus
+
+
+class ProfileOutput(serializers.Serializer):
+    name = serializers.CharField()
+    theme_colour = serializers.CharField()
+    contact_phone = serializers.CharField()
+    logo_url = serializers.SerializerMethodField()
+    home_url = serializers.CharField()
+
+    def get_logo_url(self, mall) -> str | None:
+        return mall.logo.url if mall.logo else None
+
+
+class ProfileInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100, required=False)
+    theme_colour = serializers.CharField(max_length=7, required=False,
+                                         help_text="#rrggbb")
+    contact_phone = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    logo = serializers.FileField(required=False, help_text="JPEG, PNG or WebP")
+    remove_logo = serializers.BooleanField(required=False, default=False)
+
+
+def _fresh_mall(request) -> Merchant:
+    return Merchant.objects.select_related("plan").get(pk=request.tenant.pk)
+
+
+class SettingsProfileApi(StaffApiMixin, APIView):
+    required_permissions = {"GET": MANAGE_SETTINGS, "PATCH": MANAGE_SETTINGS}
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(responses={200: ProfileOutput, **staff_errors(403)},
+                   operation_id="console_settings_profile_get")
+    def get(self, request):
+        return Response(ProfileOutput(_fresh_mall(request)).data)
+
+    @extend_schema(request=ProfileInput,
+                   responses={200: ProfileOutput, **staff_errors(400, 403, 409)},
+                   operation_id="console_settings_profile_update",
+                   description="Change the fields given; a logo as multipart. A closed "
+                               "mall answers 409.")
+    def patch(self, request):
+        data = ProfileInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        profile_save(request=request, data=values, upload=values.pop("logo", None))
+        return Response(ProfileOutput(_fresh_mall(request)).data)
+
+
+class OrderSettingsSerializer(serializers.Serializer):
+    auto_cancel_minutes = serializers.IntegerField()
+    auto_receive_days = serializers.IntegerField()
+    after_sales_days = serializers.IntegerField()
+
+
+class SettingsOrdersApi(StaffApiMixin, APIView):
+    required_permissions = {"GET": MANAGE_SETTINGS, "PUT": MANAGE_SETTINGS}
+
+    @extend_schema(responses={200: OrderSettingsSerializer, **staff_errors(403)},
+                   operation_id="console_settings_orders_get")
+    def get(self, request):
+        return Response(OrderSettingsSerializer(OrderSettings.current()).data)
+
+    @extend_schema(request=OrderSettingsSerializer,
+                   responses={200: OrderSettingsSerializer, **staff_errors(400, 403)},
+                   operation_id="console_settings_orders_update",
+                   description="Minutes to cancel an unpaid order (5–1440), days to mark a "
+                               "shipped one received (1–60), after-sales window (7–90 days).")
+    def put(self, request):
+        data = OrderSettingsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order_settings_save(request=request, data=dict(data.validated_data))
+        return Response(OrderSettingsSerializer(OrderSettings.current()).data)
+
+
+class RegionSerializer(serializers.Serializer):
+    provinces = serializers.ListField(child=serializers.CharField(max_length=20),
+                                      allow_empty=False)
+    fee_fen = serializers.IntegerField()
+
+
+class ShippingTemplateSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(max_length=40)
+    default_fee_fen = serializers.IntegerField()
+    free_above_fen = serializers.IntegerField(default=0, help_text="0: never free")
+    is_default = serializers.BooleanField(default=False)
+    regions = RegionSerializer(source="region_fees.all", many=True, required=False)
+
+    def arguments(self) -> dict:
+        data = dict(self.validated_data)
+        regions = data.pop("region_fees", {}).get("all", [])
+        return {**data, "regions": [RegionFee(**region) for region in regions]}
+
+
+class SettingsShippingListApi(StaffApiMixin, APIView):
+    required_permissions = {"GET": MANAGE_SETTINGS, "POST": MANAGE_SETTINGS}
+
+    @extend_schema(responses={200: ShippingTemplateSerializer(many=True), **staff_errors(403)},
+                   operation_id="console_settings_shipping_list")
+    def get(self, request):
+        return Response(ShippingTemplateSerializer(shipping_template_list(), many=True).data)
+
+    @extend_schema(request=ShippingTemplateSerializer,
+                   responses={201: ShippingTemplateSerializer, **staff_errors(400, 403)},
+                   operation_id="console_settings_shipping_create")
+    def post(self, request):
+        data = ShippingTemplateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        template = shipping_template_save(request=request, template_id=None,
+                                          arguments=data.arguments())
+        return Response(ShippingTemplateSerializer(
+            shipping_template_get(template_id=template.pk)).data, status=201)
+
+
+class SettingsShippingDetailApi(StaffApiMixin, APIView):
+    required_permissions = {"GET": MANAGE_SETTINGS, "PUT": MANAGE_SETTINGS}
+
+    @extend_schema(responses={200: ShippingTemplateSerializer, **staff_errors(403, 404)},
+                   operation_id="console_settings_shipping_get")
+    def get(self, request, template_id: int):
+        return Response(ShippingTemplateSerializer(
+            shipping_template_get(template_id=template_id)).data)
+
+    @extend_schema(request=ShippingTemplateSerializer,
+                   responses={200: ShippingTemplateSerializer, **staff_errors(400, 403, 404)},
+                   operation_id="console_settings_shipping_update")
+    def put(self, request, template_id: int):
+        data = ShippingTemplateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        shipping_template_save(request=request, template_id=template_id,
+                               arguments=data.arguments())
+        return Response(ShippingTemplateSerializer(
+            shipping_template_get(template_id=template_id)).data)
+
+
+class BillingOutput(serializers.Serializer):
+    plan_code = serializers.CharField(source="plan.code")
+    plan_name = serializers.CharField(source="plan.name")
+    monthly_price_fen = serializers.IntegerField(source="plan.monthly_price_fen")
+    status = serializers.ChoiceField(choices=MerchantStatus.choices)
+    trial_ends_at = serializers.DateTimeField(allow_null=True)
+
+
+class SettingsBillingApi(StaffApiMixin, APIView):
+    required_permissions = {"GET": MANAGE_SETTINGS}
+
+    @extend_schema(responses={200: BillingOutput, **staff_errors(403)},
+                   operation_id="console_settings_billing")
+    def get(self, request):
+        return Response(BillingOutput(_fresh_mall(request)).data)

@@ -1,0 +1,15 @@
+"""Staff API: settings (under /api/v1/console/settings/)."""
+
+from django.urls import path
+
+from merchant_console.api import settings as api
+
+urlpatterns = [
+    path("profile/", api.SettingsProfileApi.as_view(), name="console-api-settings-profile"),
+    path("orders/", api.SettingsOrdersApi.as_view(), name="console-api-settings-orders"),
+    path("shipping-templates/", api.SettingsShippingListApi.as_view(),
+         name="console-api-settings-shipping"),
+    path("shipping-templates/<int:template_id>/", api.SettingsShippingDetailApi.as_view(),
+         name="console-api-settings-shipping-template"),
+    path("billing/", api.SettingsBillingApi.as_view(), name="console-api-settings-billing"),
+]
