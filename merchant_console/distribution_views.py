@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, InvalidInput, NotFound
 from merchant_console import distribution as actions
 from merchant_console.access import staff_page
 from storefront.catalog.models import Sku
@@ -147,6 +147,14 @@ def _found(fetch, **kwargs):
         return fetch(**kwargs)
     except NotFound as exc:
         raise Http404(exc.message) from exc
+
+
+def form_errors_of(exc: DomainError, *, general: str) -> dict[str, list[str]]:
+    """A refusal as a form's errors: bad input names its fields; a conflict (a plan that
+    is no longer a draft) is said once, above the form."""
+    if isinstance(exc, InvalidInput) and exc.fields:
+        return {**exc.fields, general: [exc.message, *exc.fields.get(general, [])]}
+    return {general: [error_text(exc)]}
 
 
 def _require(request, permission: str) -> None:
@@ -442,7 +450,7 @@ def plan_new(request):
             try:
                 plan = actions.plan_create(user=request.user, data=data)
             except DomainError as exc:
-                errors = exc.fields or {"plan": [exc.message]}
+                errors = form_errors_of(exc, general="plan")
             else:
                 messages.success(request, _("Draft v%(version)d saved.")
                                  % {"version": plan.version})
@@ -467,7 +475,7 @@ def plan_detail(request, plan_id: int):
             try:
                 plan = actions.plan_update(user=request.user, plan_id=plan_id, data=data)
             except DomainError as exc:
-                errors = exc.fields or {"plan": [exc.message]}
+                errors = form_errors_of(exc, general="plan")
             else:
                 messages.success(request, _("Draft v%(version)d saved.")
                                  % {"version": plan.version})
@@ -508,7 +516,7 @@ def plan_preview(request):
             preview = plans.plan_preview(data, lines=lines, level_ranks=ranks,
                                          monthly_sales_fen=monthly)
         except DomainError as exc:
-            errors = exc.fields or {"plan": [exc.message]}
+            errors = form_errors_of(exc, general="plan")
     return render(request, "console/distribution/_plan_preview.html", {
         "preview": preview, "field_errors": plan_field_errors(errors), "oob": True,
     })
@@ -622,7 +630,7 @@ def level_new(request):
             try:
                 level = actions.level_create(user=request.user, data=data)
             except DomainError as exc:
-                errors = exc.fields or {"level": [exc.message]}
+                errors = form_errors_of(exc, general="level")
             else:
                 messages.success(request, _("Level %(name)s created.") % {"name": level.name})
                 return redirect("console:distribution-levels")
@@ -640,7 +648,7 @@ def level_edit(request, level_id: int):
             try:
                 level = actions.level_update(user=request.user, level_id=level_id, data=data)
             except DomainError as exc:
-                errors = exc.fields or {"level": [exc.message]}
+                errors = form_errors_of(exc, general="level")
             else:
                 messages.success(request, _("Level %(name)s saved.") % {"name": level.name})
                 return redirect("console:distribution-levels")
@@ -910,7 +918,7 @@ def settings_page(request):
             try:
                 actions.settings_update(user=request.user, data=data)
             except DomainError as exc:
-                errors = exc.fields or {"settings": [exc.message]}
+                errors = form_errors_of(exc, general="settings")
             else:
                 messages.success(request, _("Distribution settings saved."))
                 return redirect("console:distribution-settings")
