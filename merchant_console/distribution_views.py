@@ -22,6 +22,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError, InvalidInput, NotFound
@@ -57,6 +58,43 @@ from storefront.distribution.models import (
 
 P = "distribution."
 PAGE_SIZE = 20
+
+# The engine's choice labels, which these pages translate where they show them
+# ({% translate distributor.get_status_display %}): marked here so makemessages keeps them.
+CHOICE_LABELS = (
+    gettext_noop("Pending approval"),
+    gettext_noop("Active"),
+    gettext_noop("Frozen"),
+    gettext_noop("Cleared"),
+    gettext_noop("Draft"),
+    gettext_noop("Retired"),
+    gettext_noop("Waiting for finance review"),
+    gettext_noop("Held by finance"),
+    gettext_noop("Approved, in the withdrawable balance"),
+    gettext_noop("Waiting for review"),
+    gettext_noop("Being transferred"),
+    gettext_noop("Paid to WeChat balance"),
+    gettext_noop("Rejected"),
+    gettext_noop("Failed, returned to the balance"),
+    gettext_noop("Static rates per tier"),
+    gettext_noop("Rates by the distributor's level"),
+    gettext_noop("Monthly statement, withdrawn to WeChat balance"),
+    gettext_noop("Profit sharing per order"),
+    gettext_noop("Anyone joins on request"),
+    gettext_noop("Apply and be approved"),
+    gettext_noop("By invitation only"),
+    gettext_noop("Assigned by staff only"),
+    gettext_noop("Permanent first touch"),
+    gettext_noop("First touch, valid N days"),
+    gettext_noop("Last touch"),
+    gettext_noop("Monthly statements"),
+    gettext_noop("As soon as commission is available"),
+    gettext_noop("Joined on request"),
+    gettext_noop("Applied"),
+    gettext_noop("Invited"),
+    gettext_noop("Assigned by staff"),
+    gettext_noop("Enrolled after a purchase"),
+)
 
 
 # ------------------------------------------------------------------ units

@@ -607,3 +607,16 @@ def test_alerts_are_resolved_with_a_note_and_the_report_is_on_the_layout(program
     assert 'class="console-shell"' in report and 'id="distribution-tabs"' in report
     assert "10% / 5%" in report
     assert staff_client("operations").post(url, {"note": "x"}).status_code == 403
+
+
+def test_the_pages_speak_chinese_first(programme, staff_client, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    client = staff_client("owner")
+    listed = client.get(f"{C}/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "指定顾客为分销员" in listed and "待审核" in listed and "分销设置" in listed
+    editor = client.get(f"{C}/plans/{programme.draft.pk}/",
+                        HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "各级比例" in editor and "另存为新草稿" in editor
+    queue = client.get(f"{C}/statements/", {"status": "in_review"},
+                       HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "2 张结算单待审核" in queue and "待财务审核" in queue
