@@ -17,7 +17,6 @@ import re
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -218,9 +217,11 @@ def distributor_list(request):
     level_id = _int_param(request.GET.get("level"))
     q = request.GET.get("q", "").strip()[:40]
     rows = selectors.distributor_list(status=status or None, level_id=level_id, q=q)
-    rows = rows.annotate(direct=Count("recruits", distinct=True),
-                         customer_count=Count("customers", distinct=True))
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = selectors.distributor_counts([row.pk for row in page.object_list])
+    for row in page.object_list:
+        row.direct, row.customer_count = (counts[row.pk]["direct"],
+                                          counts[row.pk]["customers"])
     return render(request, "console/distribution/distributors.html", {
         "page": page, "statuses": DistributorStatus.choices, "status": status,
         "levels": list(Level.objects.order_by("rank")), "level_id": level_id, "q": q,

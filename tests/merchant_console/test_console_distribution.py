@@ -262,7 +262,7 @@ def test_the_navigation_and_tabs_follow_the_role(programme, staff_client):
 
 
 @pytest.mark.parametrize(("role", "path_of", "queries"), [
-    ("operations", lambda p: f"{C}/", 12),
+    ("operations", lambda p: f"{C}/", 14),
     ("operations", lambda p: f"{C}/{p.chain[0].pk}/", 28),
     ("operations", lambda p: f"{C}/plans/", 10),
     ("operations", lambda p: f"{C}/plans/{p.draft.pk}/", 13),
@@ -291,6 +291,10 @@ def test_the_list_filters_by_status_level_and_name_or_phone(programme, staff_cli
     client = staff_client("operations")
     page = client.get(f"{C}/").content.decode()
     assert page.count('id="distributor-') == 7
+    # chain[1]: depth 1, one recruit, one customer (bound by the sale it referred)
+    row = page.split(f'id="distributor-{programme.chain[1].pk}"')[1].split("</tr>")[0]
+    assert ('<td class="num">1</td><td class="num">1</td><td class="num">1</td>'
+            in row), row
     pending = client.get(f"{C}/", {"status": "pending"}).content.decode()
     assert pending.count('id="distributor-') == 1
     assert f'id="distributor-{programme.applicant.pk}"' in pending
