@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from control_plane.api_schema import staff_errors
-from core.actors import Actor
+from merchant_console import distribution as actions
 from merchant_console.api.orders import (
     ConsolePagination,
     ConsoleShopperRefOutput,
@@ -33,10 +33,7 @@ from storefront.distribution import (
     plans,
     program_settings,
     selectors,
-    services,
-    settlement,
     tree,
-    withdrawals,
 )
 from storefront.distribution.models import (
     AlertKind,
@@ -278,10 +275,9 @@ class StaffDistributorAssignApi(StaffApiMixin, APIView):
                    description="Make a shopper an active distributor, whatever the join mode.")
     def post(self, request):
         data = _valid(AssignInput, request.data)
-        shopper = selectors.shopper_for_input(data["shopper_id"])
-        recruiter = selectors.distributor_for_input(data["recruiter_id"], field="recruiter_id")
-        distributor = services.distributor_assign(shopper=shopper, staff_id=request.user.pk,
-                                                  recruiter=recruiter)
+        distributor = actions.distributor_assign(user=request.user,
+                                                 shopper_id=data["shopper_id"],
+                                                 recruiter_id=data["recruiter_id"])
         return Response(_detail(distributor.pk), status=201)
 
 
@@ -319,7 +315,7 @@ class StaffDistributorApproveApi(_DistributorMove):
         return super().post(request, distributor_id)
 
     def move(self, request, distributor_id):
-        services.distributor_approve(distributor_id=distributor_id, staff_id=request.user.pk)
+        actions.distributor_approve(user=request.user, distributor_id=distributor_id)
 
 
 class StaffDistributorFreezeApi(_DistributorMove):
@@ -330,8 +326,8 @@ class StaffDistributorFreezeApi(_DistributorMove):
 
     def move(self, request, distributor_id):
         reason = _valid(ReasonInput, request.data)["reason"]
-        services.distributor_freeze(distributor_id=distributor_id, staff_id=request.user.pk,
-                                    reason=reason)
+        actions.distributor_freeze(user=request.user, distributor_id=distributor_id,
+                                   reason=reason)
 
 
 class StaffDistributorUnfreezeApi(_DistributorMove):
@@ -341,7 +337,9 @@ class StaffDistributorUnfreezeApi(_DistributorMove):
         return super().post(request, distributor_id)
 
     def move(self, request, distributor_id):
-        services.distributor_unfreeze(distributor_id=distributor_id, staff_id=request.user.pk)
+        reason = request.data.get("reason", "") if hasattr(request.data, "get") else ""
+        actions.distributor_unfreeze(user=request.user, distributor_id=distributor_id,
+                                     reason=reason if isinstance(reason, str) else "")
 
 
 class StaffDistributorClearApi(_DistributorMove):
@@ -352,8 +350,8 @@ class StaffDistributorClearApi(_DistributorMove):
 
     def move(self, request, distributor_id):
         reason = _valid(ReasonInput, request.data)["reason"]
-        services.distributor_clear(distributor_id=distributor_id, staff_id=request.user.pk,
-                                   reason=reason)
+        actions.distributor_clear(user=request.user, distributor_id=distributor_id,
+                                  reason=reason)
 
 
 class LevelSetInput(serializers.Serializer):
@@ -371,9 +369,8 @@ class StaffDistributorLevelApi(_DistributorMove):
 
     def move(self, request, distributor_id):
         data = _valid(LevelSetInput, request.data)
-        level = selectors.level_for_input(data["level_id"])
-        services.level_set(distributor_id=distributor_id, level=level,
-                           actor=Actor.staff(request.user.pk), reason=f"staff: {data['reason']}")
+        actions.distributor_level_set(user=request.user, distributor_id=distributor_id,
+                                      level_id=data["level_id"], reason=data["reason"])
 
 
 class RecruiterInput(serializers.Serializer):
@@ -392,9 +389,9 @@ class StaffDistributorRecruiterApi(_DistributorMove):
 
     def move(self, request, distributor_id):
         data = _valid(RecruiterInput, request.data)
-        selectors.distributor_for_input(data["recruiter_id"], field="recruiter_id")
-        tree.recruiter_change(distributor_id=distributor_id, recruiter_id=data["recruiter_id"],
-                              actor=Actor.staff(request.user.pk), reason=data["reason"])
+        actions.distributor_recruiter_set(user=request.user, distributor_id=distributor_id,
+                                          recruiter_id=data["recruiter_id"],
+                                          reason=data["reason"])
 
 
 class StaffDistributorCustomersApi(StaffApiMixin, GenericAPIView):
@@ -406,6 +403,44 @@ class StaffDistributorCustomersApi(StaffApiMixin, GenericAPIView):
     def get(self, request, distributor_id: int):
         return _page(self, selectors.customers_of(distributor_id=distributor_id),
                      CustomerOutput)
+
+
+class TeamInput(serializers.Serializer):
+    depth = serializers.IntegerField(min_value=1, max_value=1000, required=False,
+                                     help_text="Only members this many levels below.")
+
+
+class StaffDistributorTeamApi(StaffApiMixin, GenericAPIView):
+    required_permissions = {"GET": P + "view_distributor"}
+    pagination_class = ConsolePagination
+
+    @extend_schema(parameters=[TeamInput],
+                   responses={200: DistributorOutput(many=True), **staff_errors(400, 403, 404)},
+                   operation_id="console_distributors_team",
+                   description="Everyone below a distributor, nearest first.")
+    def get(self, request, distributor_id: int):
+        params = _valid(TeamInput, request.query_params)
+        leader = selectors.distributor_get(distributor_id=distributor_id)
+        return _page(self, selectors.team_of(distributor=leader, depth=params.get("depth")),
+                     DistributorOutput)
+
+
+class BindingChangeWithShopperOutput(BindingChangeOutput):
+    shopper = ConsoleShopperRefOutput()
+
+
+class StaffDistributorBindingChangesApi(StaffApiMixin, GenericAPIView):
+    required_permissions = {"GET": P + "view_customerbinding"}
+    pagination_class = ConsolePagination
+
+    @extend_schema(responses={200: BindingChangeWithShopperOutput(many=True),
+                              **staff_errors(403, 404)},
+                   operation_id="console_distributors_binding_changes",
+                   description="Customers bound to or taken from a distributor, newest "
+                               "first.")
+    def get(self, request, distributor_id: int):
+        return _page(self, selectors.binding_changes_of(distributor_id=distributor_id),
+                     BindingChangeWithShopperOutput)
 
 
 class StaffBindingHistoryApi(StaffApiMixin, GenericAPIView):
@@ -451,7 +486,8 @@ class StaffLevelListApi(StaffApiMixin, APIView):
                    responses={201: LevelOutput, **staff_errors(400, 403)},
                    operation_id="console_levels_create")
     def post(self, request):
-        return Response(LevelOutput(levels.level_create(data=request.data)).data, status=201)
+        level = actions.level_create(user=request.user, data=request.data)
+        return Response(LevelOutput(level).data, status=201)
 
 
 class StaffLevelDetailApi(StaffApiMixin, APIView):
@@ -467,14 +503,14 @@ class StaffLevelDetailApi(StaffApiMixin, APIView):
                    responses={200: LevelOutput, **staff_errors(400, 403, 404)},
                    operation_id="console_levels_update")
     def patch(self, request, level_id: int):
-        level = levels.level_update(level_id=level_id, data=request.data)
+        level = actions.level_update(user=request.user, level_id=level_id, data=request.data)
         return Response(LevelOutput(level).data)
 
     @extend_schema(responses={204: None, **staff_errors(403, 404, 409)},
                    operation_id="console_levels_delete",
                    description="Only a level nobody holds or held, and no plan names.")
     def delete(self, request, level_id: int):
-        levels.level_delete(level_id=level_id)
+        actions.level_delete(user=request.user, level_id=level_id)
         return Response(status=204)
 
 
@@ -519,7 +555,7 @@ class StaffSettingsApi(StaffApiMixin, APIView):
                    description="Change some settings; each refusal names its field and "
                                "nothing is saved unless all of it is right.")
     def patch(self, request):
-        rules = program_settings.settings_update(data=request.data)
+        rules = actions.settings_update(user=request.user, data=request.data)
         return Response(SettingsOutput(program_settings.settings_as_dict(rules)).data)
 
 
@@ -553,17 +589,28 @@ class StaffPlanListApi(StaffApiMixin, GenericAPIView):
                    operation_id="console_plans_create",
                    description="Save a plan as the next draft version.")
     def post(self, request):
-        plan = plans.plan_create(request.data, staff_id=request.user.pk)
+        plan = actions.plan_create(user=request.user, data=request.data)
         return Response(PlanOutput(plan).data, status=201)
 
 
 class StaffPlanDetailApi(StaffApiMixin, APIView):
-    required_permissions = {"GET": P + "view_commissionplan"}
+    required_permissions = {"GET": P + "view_commissionplan",
+                            "PUT": P + "change_commissionplan"}
 
     @extend_schema(responses={200: PlanOutput, **staff_errors(403, 404)},
                    operation_id="console_plans_get")
     def get(self, request, plan_id: int):
         return Response(PlanOutput(selectors.plan_get(plan_id=plan_id)).data)
+
+    @extend_schema(request=PlanInput,
+                   responses={200: PlanOutput, **staff_errors(400, 403, 404, 409)},
+                   operation_id="console_plans_update",
+                   description="Replace a draft's fields (validated as a new plan is); an "
+                               "active or retired plan never changes (409).")
+    def put(self, request, plan_id: int):
+        selectors.plan_get(plan_id=plan_id)
+        plan = actions.plan_update(user=request.user, plan_id=plan_id, data=request.data)
+        return Response(PlanOutput(plan).data)
 
 
 class StaffPlanActivateApi(StaffApiMixin, APIView):
@@ -575,7 +622,7 @@ class StaffPlanActivateApi(StaffApiMixin, APIView):
                    description="Make a draft the active plan; the one before is retired. "
                                "Orders already paid keep the version they were paid under.")
     def post(self, request, plan_id: int):
-        plan = plans.plan_activate(plan_id=plan_id, staff_id=request.user.pk)
+        plan = actions.plan_activate(user=request.user, plan_id=plan_id)
         return Response(PlanOutput(plan).data)
 
 
@@ -662,6 +709,54 @@ class StaffStatementListApi(StaffApiMixin, GenericAPIView):
                      StatementOutput)
 
 
+class StatementCommissionOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    order_number = serializers.CharField(source="order.number")
+    kind = serializers.ChoiceField(choices=CommissionKind.choices)
+    tier = serializers.IntegerField()
+    base_fen = serializers.IntegerField()
+    rate_bp = serializers.IntegerField()
+    amount_fen = serializers.IntegerField()
+    reversed_fen = serializers.IntegerField()
+    plan_version = serializers.IntegerField()
+    earned_at = serializers.DateTimeField()
+
+
+class StatementReversalOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    commission_id = serializers.IntegerField()
+    order_number = serializers.CharField(source="commission.order.number")
+    amount_fen = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class StatementDetailOutput(StatementOutput):
+    commissions = serializers.SerializerMethodField()
+    reversals = serializers.SerializerMethodField()
+
+    @extend_schema_field(StatementCommissionOutput(many=True))
+    def get_commissions(self, statement) -> list:
+        return StatementCommissionOutput(
+            selectors.statement_commissions(statement=statement), many=True).data
+
+    @extend_schema_field(StatementReversalOutput(many=True))
+    def get_reversals(self, statement) -> list:
+        return StatementReversalOutput(
+            selectors.statement_reversals(statement=statement), many=True).data
+
+
+class StaffStatementDetailApi(StaffApiMixin, APIView):
+    required_permissions = {"GET": P + "view_statement"}
+
+    @extend_schema(responses={200: StatementDetailOutput, **staff_errors(403, 404)},
+                   operation_id="console_statements_get",
+                   description="A statement with the commissions it settled and the "
+                               "reversals netted against it.")
+    def get(self, request, statement_id: int):
+        return Response(StatementDetailOutput(
+            selectors.statement_get(statement_id=statement_id)).data)
+
+
 class StaffStatementApproveApi(StaffApiMixin, APIView):
     required_permissions = {"POST": P + "change_statement"}
 
@@ -671,7 +766,7 @@ class StaffStatementApproveApi(StaffApiMixin, APIView):
                    description="Finance approves a statement under review or held: its "
                                "amount becomes withdrawable.")
     def post(self, request, statement_id: int):
-        settlement.statement_approve(statement_id=statement_id, staff_id=request.user.pk)
+        actions.statement_approve(user=request.user, statement_id=statement_id)
         return Response(StatementOutput(selectors.statement_get(
             statement_id=statement_id)).data)
 
@@ -685,8 +780,7 @@ class StaffStatementHoldApi(StaffApiMixin, APIView):
     def post(self, request, statement_id: int):
         selectors.statement_get(statement_id=statement_id)
         reason = _valid(ReasonInput, request.data)["reason"]
-        settlement.statement_hold(statement_id=statement_id, staff_id=request.user.pk,
-                                  reason=reason)
+        actions.statement_hold(user=request.user, statement_id=statement_id, reason=reason)
         return Response(StatementOutput(selectors.statement_get(
             statement_id=statement_id)).data)
 
@@ -718,7 +812,7 @@ class StaffWithdrawalApproveApi(StaffApiMixin, APIView):
                    operation_id="console_withdrawals_approve",
                    description="Send a withdrawal under review to WeChat.")
     def post(self, request, withdrawal_id: int):
-        withdrawals.withdrawal_approve(withdrawal_id=withdrawal_id, staff_id=request.user.pk)
+        actions.withdrawal_approve(user=request.user, withdrawal_id=withdrawal_id)
         return Response(WithdrawalOutput(selectors.withdrawal_get(
             withdrawal_id=withdrawal_id)).data)
 
@@ -733,8 +827,8 @@ class StaffWithdrawalRejectApi(StaffApiMixin, APIView):
     def post(self, request, withdrawal_id: int):
         selectors.withdrawal_get(withdrawal_id=withdrawal_id)
         reason = _valid(ReasonInput, request.data)["reason"]
-        withdrawals.withdrawal_reject(withdrawal_id=withdrawal_id, staff_id=request.user.pk,
-                                      reason=reason)
+        actions.withdrawal_reject(user=request.user, withdrawal_id=withdrawal_id,
+                                  reason=reason)
         return Response(WithdrawalOutput(selectors.withdrawal_get(
             withdrawal_id=withdrawal_id)).data)
 
@@ -781,8 +875,7 @@ class StaffAlertResolveApi(StaffApiMixin, APIView):
                    operation_id="console_compliance_alerts_resolve")
     def post(self, request, alert_id: int):
         note = _valid(ResolveInput, request.data)["note"]
-        alert = compliance.alert_resolve(alert_id=alert_id, staff_id=request.user.pk,
-                                         note=note)
+        alert = actions.alert_resolve(user=request.user, alert_id=alert_id, note=note)
         return Response(AlertOutput(alert).data)
 
 

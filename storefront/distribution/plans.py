@@ -17,6 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from storefront.catalog.models import Sku
 from storefront.distribution import calculator
 from storefront.distribution.errors import (
     DistributionNotFound,
@@ -34,6 +35,7 @@ from storefront.distribution.models import (
     PlanStatus,
     RateSource,
 )
+from storefront.orders.services import commission_snapshot
 from tenants.models import WeChatBinding
 
 ART_7 = ("《禁止传销条例》 art. 7 forbids paying for recruiting people or charging an entry "
@@ -216,6 +218,24 @@ def plan_create(data: dict, *, staff_id: int | None = None) -> CommissionPlan:
     raise PlanInvalid("Another plan was saved at the same moment: save again.")
 
 
+def plan_update(*, plan_id: int, data: dict) -> CommissionPlan:
+    """Replace the fields of a draft (validated as a whole, like a new plan). An active or
+    retired plan never changes: orders name its version; save a new draft instead."""
+    cleaned = plan_validate(data)
+    with transaction.atomic():
+        plan = CommissionPlan.objects.select_for_update().filter(pk=plan_id).first()
+        if plan is None:
+            raise DistributionNotFound("No such plan.")
+        if plan.status != PlanStatus.DRAFT:
+            raise IllegalDistributionTransition(
+                f"Plan v{plan.version} is {plan.status}: only a draft can be edited; save "
+                "your changes as a new draft.", fields={"status": [plan.status]})
+        for name, value in cleaned.items():
+            setattr(plan, name, value)
+        plan.save(update_fields=list(cleaned))
+    return plan
+
+
 def plan_activate(*, plan_id: int, staff_id: int | None = None) -> CommissionPlan:
     """Make a draft the active plan; the one before is retired. Orders already paid keep
     the version they were paid under. Validated again against today's mall settings."""
@@ -288,6 +308,21 @@ def stage_for(plan: CommissionPlan, monthly_sales_fen: int) -> tuple[int, str]:
         return 0, ""
     top = reached[-1]
     return top["bonus_bp"], f"monthly sales ≥ {top['monthly_sales_fen']} fen"
+
+
+def preview_lines_for_skus(items: Sequence[tuple[int, int]]) -> list[dict]:
+    """Sample-cart lines for a preview from (sku id, quantity) pairs: each at its price
+    with the commission override its order line would carry, so the preview of a cart of
+    real goods is what that cart pays. Unknown SKUs are refused."""
+    skus = Sku.objects.select_related("product").in_bulk([sku_id for sku_id, _q in items])
+    lines = []
+    for index, (sku_id, quantity) in enumerate(items):
+        sku = skus.get(sku_id)
+        if sku is None:
+            raise PlanInvalid(fields={"lines": [f"Line {index + 1}: no such goods."]})
+        lines.append({"paid_fen": sku.price_fen * quantity, "quantity": quantity,
+                      "override": commission_snapshot(sku)})
+    return lines
 
 
 def plan_preview(data: dict, *, lines: Sequence[dict], level_ranks: Sequence[int] = (),

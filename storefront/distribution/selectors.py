@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from storefront.distribution.errors import DistributionInvalid, DistributionNotFound
 from storefront.distribution.models import (
     BindingChange,
     Commission,
     CommissionPlan,
+    CommissionReversal,
     CustomerBinding,
     Distributor,
     Level,
@@ -26,7 +27,8 @@ from storefront.shoppers.models import Shopper
 
 def distributor_list(*, status: str | None = None, level_id: int | None = None,
                      q: str | None = None) -> QuerySet[Distributor]:
-    """Newest first. `q`: an invite code (any case) or the start of a phone number."""
+    """Newest first. `q`: an invite code (any case), the start of a phone number, or part
+    of the shopper's nickname."""
     distributors = Distributor.objects.select_related("shopper", "level", "recruiter")
     if status:
         distributors = distributors.filter(status=status)
@@ -35,7 +37,8 @@ def distributor_list(*, status: str | None = None, level_id: int | None = None,
     q = (q or "").strip()
     if q:
         distributors = distributors.filter(
-            Q(invite_code=q.upper()) | Q(shopper__phone__startswith=q))
+            Q(invite_code=q.upper()) | Q(shopper__phone__startswith=q)
+            | Q(shopper__nickname__icontains=q))
     return distributors.order_by("-created_at", "-id")
 
 
@@ -64,6 +67,20 @@ def shopper_for_input(shopper_id: int, *, field: str = "shopper_id") -> Shopper:
     return shopper
 
 
+def shopper_find(text: str, *, field: str = "shopper") -> Shopper:
+    """A shopper named by staff in a form: their phone number, or their id as "#12"."""
+    text = (text or "").strip()
+    shopper = None
+    if text.startswith("#") and text[1:].isdigit():
+        shopper = Shopper.objects.filter(pk=int(text[1:])).first()
+    elif text:
+        shopper = Shopper.objects.filter(phone=text).first()
+    if shopper is None:
+        raise DistributionInvalid(fields={field: ["No shopper with this phone number "
+                                                  "(or #id)."]})
+    return shopper
+
+
 def level_for_input(level_id: int | None, *, field: str = "level_id") -> Level | None:
     if level_id is None:
         return None
@@ -71,6 +88,27 @@ def level_for_input(level_id: int | None, *, field: str = "level_id") -> Level |
     if level is None:
         raise DistributionInvalid(fields={field: ["No such level."]})
     return level
+
+
+def team_of(*, distributor: Distributor, depth: int | None = None) -> QuerySet[Distributor]:
+    """Everyone below a distributor (a range scan of the path index), nearest first;
+    `depth`: only those that many levels below (1: their direct recruits)."""
+    team = (Distributor.objects.filter(path__startswith=distributor.path)
+            .exclude(pk=distributor.pk).select_related("shopper", "level", "recruiter")
+            .annotate(depth_below=F("depth") - distributor.depth))
+    if depth is not None:
+        team = team.filter(depth=distributor.depth + depth)
+    return team.order_by("depth", "-created_at", "-id")
+
+
+def binding_changes_of(*, distributor_id: int) -> QuerySet[BindingChange]:
+    """Every binding change that gave a customer to this distributor or took one away,
+    newest first."""
+    distributor_get(distributor_id=distributor_id)
+    return (BindingChange.objects.filter(Q(from_distributor_id=distributor_id)
+                                         | Q(to_distributor_id=distributor_id))
+            .select_related("shopper", "from_distributor", "to_distributor")
+            .order_by("-created_at", "-id"))
 
 
 def customers_of(*, distributor_id: int) -> QuerySet[CustomerBinding]:
@@ -101,7 +139,7 @@ def plan_get(*, plan_id: int) -> CommissionPlan:
 
 def statement_list(*, month: dt.date | None = None,
                    status: str | None = None) -> QuerySet[Statement]:
-    statements = Statement.objects.select_related("distributor")
+    statements = Statement.objects.select_related("distributor__shopper")
     if month is not None:
         statements = statements.filter(month=month)
     if status:
@@ -110,14 +148,27 @@ def statement_list(*, month: dt.date | None = None,
 
 
 def statement_get(*, statement_id: int) -> Statement:
-    statement = Statement.objects.select_related("distributor").filter(pk=statement_id).first()
+    statement = (Statement.objects.select_related("distributor__shopper")
+                 .filter(pk=statement_id).first())
     if statement is None:
         raise DistributionNotFound("No such statement.")
     return statement
 
 
+def statement_commissions(*, statement: Statement) -> QuerySet[Commission]:
+    """The commissions a statement settled, with their orders."""
+    return (Commission.objects.filter(statement=statement)
+            .select_related("order").order_by("earned_at", "id"))
+
+
+def statement_reversals(*, statement: Statement) -> QuerySet[CommissionReversal]:
+    """What refunds took back that this statement settled (netted against it)."""
+    return (CommissionReversal.objects.filter(statement=statement)
+            .select_related("commission__order").order_by("id"))
+
+
 def withdrawal_list(*, status: str | None = None) -> QuerySet[Withdrawal]:
-    withdrawals = Withdrawal.objects.select_related("distributor")
+    withdrawals = Withdrawal.objects.select_related("distributor__shopper")
     if status:
         withdrawals = withdrawals.filter(status=status)
     return withdrawals.order_by("-created_at", "-id")
@@ -189,3 +240,21 @@ def commission_tiers(commissions: list[Commission]) -> list[CommissionTier]:
     return [CommissionTier(kind=kind, tier=tier, **row)
             for (kind, tier), row in sorted(tiers.items(), key=lambda item: (item[0][1] == 0,
                                                                             item[0][1]))]
+def level_holders() -> list[tuple[int, int]]:
+    """(level id, distributors on it) for every level someone holds."""
+    return list(Distributor.objects.exclude(level=None).values("level_id")
+                .annotate(n=Count("id")).values_list("level_id", "n"))
+
+
+def distributor_counts(ids: list[int]) -> dict[int, dict[str, int]]:
+    """Direct recruits and bound customers of the distributors of one page of a list:
+    two grouped index scans on those ids, whatever the size of the mall."""
+    counts = {pk: {"direct": 0, "customers": 0} for pk in ids}
+    for pk, n in (Distributor.objects.filter(recruiter_id__in=ids).values("recruiter_id")
+                  .annotate(n=Count("id")).values_list("recruiter_id", "n")):
+        counts[pk]["direct"] = n
+    for pk, n in (CustomerBinding.objects.filter(distributor_id__in=ids)
+                  .values("distributor_id").annotate(n=Count("id"))
+                  .values_list("distributor_id", "n")):
+        counts[pk]["customers"] = n
+    return counts

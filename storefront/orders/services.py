@@ -105,7 +105,7 @@ def _new_order_number() -> str:
     return timezone.localtime().strftime("%Y%m%d%H%M%S") + f"{secrets.randbelow(10**6):06d}"
 
 
-def _commission_snapshot(sku: Sku) -> dict:
+def commission_snapshot(sku: Sku) -> dict:
     """The override in force at checkout, SKU first, then product."""
     for source in (sku, sku.product):
         if source.commission_mode != "inherit":
@@ -221,7 +221,7 @@ def _order_write(
                 quantity=line.quantity,
                 discount_fen=line.discount_fen,
                 paid_fen=line.paid_fen,
-                commission_override=_commission_snapshot(line.sku),
+                commission_override=commission_snapshot(line.sku),
             )
             for line in quote.lines
         )

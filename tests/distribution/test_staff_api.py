@@ -121,7 +121,9 @@ def endpoints(w: World) -> list[tuple[str, str, object, str]]:
         ("post", f"{d}/level/", {"level_id": w.gold.pk, "reason": "VIP"}, "change_distributor"),
         ("post", f"{d}/recruiter/", {"recruiter_id": None, "reason": "own team"},
          "change_distributor"),
+        ("get", f"{d}/team/", None, "view_distributor"),
         ("get", f"{d}/customers/", None, "view_customerbinding"),
+        ("get", f"{d}/binding-changes/", None, "view_customerbinding"),
         ("get", f"{API}/shoppers/{w.buyer.pk}/binding-history/", None, "view_customerbinding"),
         ("get", f"{API}/levels/", None, "view_level"),
         ("post", f"{API}/levels/", {"name": "白银", "rank": 1}, "add_level"),
@@ -133,11 +135,14 @@ def endpoints(w: World) -> list[tuple[str, str, object, str]]:
         ("get", f"{API}/plans/", None, "view_commissionplan"),
         ("post", f"{API}/plans/", {"name": "新方案", "rates_bp": [800]}, "add_commissionplan"),
         ("get", f"{API}/plans/{w.draft.pk}/", None, "view_commissionplan"),
+        ("put", f"{API}/plans/{w.draft.pk}/", {"name": "草稿二", "rates_bp": [700]},
+         "change_commissionplan"),
         ("post", f"{API}/plans/{w.draft.pk}/activate/", None, "change_commissionplan"),
         ("post", f"{API}/plans/preview/", {"plan": {"name": "试算", "rates_bp": [1000]},
                                            "lines": [{"paid_fen": 9900}]},
          "view_commissionplan"),
         ("get", f"{API}/statements/", None, "view_statement"),
+        ("get", f"{API}/statements/{s}/", None, "view_statement"),
         ("post", f"{API}/statements/{s}/approve/", None, "change_statement"),
         ("post", f"{API}/statements/{s}/hold/", {"reason": "check refunds"}, "change_statement"),
         ("get", f"{API}/withdrawals/", None, "view_withdrawal"),
@@ -544,3 +549,63 @@ def test_the_schema_documents_the_distribution_api(mall_client):
                  "/withdrawals/{withdrawal_id}/reject/", "/compliance/report/"):
         assert f"{API}{path}" in paths, path
     assert set(paths[f"{API}/levels/{{level_id}}/"]) >= {"get", "patch", "delete"}
+
+
+# ------------------------------------------------------------------ added for the console
+
+
+def test_team_binding_changes_and_statement_detail(world, owner):
+    team = owner.get(f"{API}/distributors/{world.top.pk}/team/").json()
+    assert [row["id"] for row in team["results"]] == [world.bottom.pk]
+    assert owner.get(f"{API}/distributors/{world.top.pk}/team/?depth=2").json()["count"] == 0
+    assert owner.get(f"{API}/distributors/{world.top.pk}/team/?depth=x").status_code == 400
+    assert owner.get(f"{API}/distributors/999999/team/").status_code == 404
+    changes = owner.get(f"{API}/distributors/{world.bottom.pk}/binding-changes/").json()
+    [change] = changes["results"]
+    assert (change["shopper"]["id"], change["to_distributor"]["id"]) == (
+        world.buyer.pk, world.bottom.pk)
+    assert owner.get(f"{API}/distributors/999999/binding-changes/").status_code == 404
+    detail = owner.get(f"{API}/statements/{world.statement.pk}/").json()
+    [commission] = detail["commissions"]
+    assert (commission["order_number"], commission["amount_fen"], commission["tier"]) == (
+        world.order.number, 990, 1)
+    assert detail["reversals"] == []
+    assert owner.get(f"{API}/statements/999999/").status_code == 404
+
+
+def test_a_draft_is_edited_in_place_and_an_active_plan_never(world, owner):
+    path = f"{API}/plans/{world.draft.pk}/"
+    edited = send(owner, "put", path, {"name": "草稿二", "tiers": 2, "rates_bp": [700, 300]})
+    assert (edited.status_code, edited.json()["rates_bp"]) == (200, [700, 300])
+    bad = send(owner, "put", path, {"name": "太高", "rates_bp": [5000]})
+    assert (bad.status_code, list(bad.json()["fields"])) == (400, ["rates_bp"])
+    active = CommissionPlan.objects.get(status="active")
+    refused = send(owner, "put", f"{API}/plans/{active.pk}/", {"name": "x", "rates_bp": [1]})
+    assert (refused.status_code, refused.json()["code"]) == (
+        409, "illegal_distribution_transition")
+    assert send(owner, "put", f"{API}/plans/999999/", {"name": "x"}).status_code == 404
+    world.draft.refresh_from_db()
+    assert (world.draft.name, world.draft.rates_bp) == ("草稿二", [700, 300])
+
+
+def test_every_change_through_the_api_leaves_an_audit_row(world, owner):
+    from merchant_console.models import AuditEntry
+
+    done = []
+    for method, path, body, _ in endpoints(world):
+        if method == "get" or path.endswith("/preview/"):  # reads change nothing
+            continue
+        before = AuditEntry.objects.count()
+        response = send(owner, method, path, body)
+        if response.status_code < 300:
+            done.append(path)
+            assert AuditEntry.objects.count() == before + 1, path
+            entry = AuditEntry.objects.order_by("-id").first()
+            assert (entry.area, entry.actor_email) == ("distribution", "owner@example.com")
+        else:
+            assert AuditEntry.objects.count() == before, (path, response.status_code)
+    assert len(done) > 15
+    actions = set(AuditEntry.objects.values_list("action", flat=True))
+    assert {"distributor.assign", "distributor.approve", "distributor.freeze",
+            "level.create", "plan.update", "plan.activate", "settings.update",
+            "statement.approve", "withdrawal.approve", "alert.resolve"} <= actions
