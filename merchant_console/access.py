@@ -13,7 +13,7 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from merchant_console.roles import ROLE_LABELS, staff_role
 
@@ -42,6 +42,12 @@ def staff_page(permission: str | None = None, *, owner_only: bool = False):
     return decorate
 
 
+def _area(label: str):
+    """An area's name, translated in its own context ("Goods" is 商品 here, 商品金额 on an
+    order's bill)."""
+    return pgettext_lazy("console area", label)
+
+
 @dataclass(frozen=True)
 class NavArea:
     key: str
@@ -54,18 +60,18 @@ class NavArea:
 
 # The console's areas in navigation order (概览, 商品, 订单, 售后, 分销, 财务, 客服, 设置).
 NAV_AREAS = [
-    NavArea("overview", _("Overview"), "console:home", None, ("dashboard/",)),
-    NavArea("goods", _("Goods"), "console:products", "catalog.view_product", ("goods/",)),
-    NavArea("orders", _("Orders"), "console:orders", "orders.view_order", ("orders/",)),
-    NavArea("after_sales", _("After-sales"), "console:after-sales",
+    NavArea("overview", _area("Overview"), "console:home", None, ("dashboard/",)),
+    NavArea("goods", _area("Goods"), "console:products", "catalog.view_product", ("goods/",)),
+    NavArea("orders", _area("Orders"), "console:orders", "orders.view_order", ("orders/",)),
+    NavArea("after_sales", _area("After-sales"), "console:after-sales",
             "orders.view_aftersalesrequest", ("after-sales/",)),
-    NavArea("distribution", _("Distribution"), "console:distributors",
+    NavArea("distribution", _area("Distribution"), "console:distributors",
             "distribution.view_distributor", ("distribution/",)),
-    NavArea("finance", _("Finance"), "console:finance", "merchant_console.view_finance",
+    NavArea("finance", _area("Finance"), "console:finance", "merchant_console.view_finance",
             ("finance/", "payments/")),
-    NavArea("service", _("Customer service"), "console:tickets", "support.view_ticket",
+    NavArea("service", _area("Customer service"), "console:tickets", "support.view_ticket",
             ("service/",)),
-    NavArea("settings", _("Settings"), "console:settings", "merchant_console.manage_settings",
+    NavArea("settings", _area("Settings"), "console:settings", "merchant_console.manage_settings",
             ("settings/", "wechat-pay/", "sign-in-locks/")),
 ]
 
