@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ConsoleArea(models.Model):
@@ -85,9 +86,9 @@ class ExportJob(models.Model):
     (a worker that died mid-file) writes the same file again from scratch."""
 
     class Kind(models.TextChoices):
-        GOODS = "goods", _("Goods")
-        ORDERS = "orders", _("Orders")
-        FINANCE = "finance", _("Finance journal")
+        GOODS = "goods", pgettext_lazy("export kind", "Goods")
+        ORDERS = "orders", pgettext_lazy("export kind", "Orders")
+        FINANCE = "finance", pgettext_lazy("export kind", "Finance journal")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting")
