@@ -533,6 +533,12 @@ def test_export_csv_and_xlsx_follow_the_filters(shop, staff_client):
     job = job_of(started)
     assert (job.kind, job.file_format, job.status) == ("orders", "csv", "pending")
     assert job.parameters["status"] == "paid" and job.parameters["shopper_id"] == shop["bob"].pk
+    # Queued through the outbox, to the task a worker runs in this mall's schema.
+    from core.models import OutboxMessage
+    from merchant_console.tasks import run_export
+
+    queued = OutboxMessage.objects.get(kwargs={"job_id": job.pk})
+    assert queued.task == run_export.name == "merchant_console.tasks.run_export"
     content, response = download(client, job)
     assert response["Content-Type"].startswith("text/csv")
     assert re.fullmatch(r'attachment; filename="orders-\d{8}-\d{4}\.csv"',
