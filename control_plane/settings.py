@@ -504,3 +504,9 @@ CELERY_BEAT_SCHEDULE.update({
     },
 })
 # --- end of WeChat Pay ---
+
+# Console exports (merchant_console.exports) older than a week, with their files, every mall.
+CELERY_BEAT_SCHEDULE["purge-console-exports"] = {
+    "task": "merchant_console.tasks.purge_exports",
+    "schedule": crontab(hour=4, minute=30),
+}

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -26,7 +26,7 @@ from merchant_console.finance import (
     PAYOUT_KINDS,
     account_label,
     balance_sheet,
-    export_name,
+    journal_export_start,
     payouts,
     period_from,
 )
@@ -182,22 +182,18 @@ def payouts_page(request):
     return render(request, "console/finance_payouts.html", context)
 
 
+@require_POST
 @staff_page(VIEW_FINANCE)
 def export(request):
-    """The journal of a period as XLSX or CSV, for the accountant. Exporting the books is
-    itself recorded in the audit log (who took which period)."""
-    fmt = request.GET.get("format") or "xlsx"
+    """Start an export job of the journal of a period (in the query string) as XLSX or
+    CSV, for the accountant, and show its page. Exporting the books is itself recorded in
+    the audit log (who took which period) when it is asked for."""
+    fmt = request.POST.get("format") or "xlsx"
     form, period = period_from(request.GET)
     if fmt not in EXPORT_FORMATS or period is None:
         if fmt not in EXPORT_FORMATS:
             form.add_error(None, _("Choose XLSX or CSV."))
         return render(request, "console/finance.html",
                       {"form": form, "tab": "ledger", "check": check_run_latest()}, status=400)
-    content_type, build = EXPORT_FORMATS[fmt]
-    # The row says who took which period; it commits before the file streams out.
-    with transaction.atomic():
-        audit_record(actor=request.user, area="finance", action="journal.export",
-                     detail={"start": period.first, "end": period.last, "format": fmt})
-    response = StreamingHttpResponse(build(period), content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{export_name(period, fmt)}"'
-    return response
+    job = journal_export_start(user=request.user, period=period, fmt=fmt)
+    return redirect("console:export", job_id=job.pk)

@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -25,7 +25,9 @@ from django.views.decorators.http import require_POST
 
 from core.actors import Actor
 from core.errors import DomainError, NotFound
+from merchant_console import exports
 from merchant_console.audit import audit_record
+from merchant_console.models import ExportJob
 from merchant_console.staff_views import domain_error_text
 from storefront.catalog import selectors, services, transfer
 from storefront.catalog.errors import CatalogInvalid
@@ -585,18 +587,16 @@ def goods_import_status(request, job_id: int):
     return render(request, "console/goods/_import_status.html", {"job": job})
 
 
+@require_POST
 @staff_page("catalog.view_product")
 def goods_export(request):
-    file_format = request.GET.get("format", "csv")
-    try:
-        with transaction.atomic():
-            content = transfer.goods_export(file_format=file_format)
-            _audit(request, "goods.export", file_format)
-    except DomainError as exc:
-        messages.error(request, domain_error_text(exc))
+    """Start an export job of every product (its task writes the file) and show its page."""
+    file_format = request.POST.get("format", "csv")
+    if file_format not in transfer.FORMATS:
+        messages.error(request, _("Export as csv or xlsx."))
         return redirect("console:goods-transfer")
-    content_type = ("text/csv; charset=utf-8" if file_format == "csv" else
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="goods.{file_format}"'
-    return response
+    with transaction.atomic():
+        job = exports.export_request(user=request.user, kind=ExportJob.Kind.GOODS,
+                                     file_format=file_format, parameters={})
+        _audit(request, "goods.export", file_format, {"job": job.pk})
+    return redirect("console:export", job_id=job.pk)

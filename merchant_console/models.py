@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ConsoleArea(models.Model):
@@ -71,3 +72,55 @@ class AuditEntry(models.Model):
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit entries")
         indexes = [models.Index(fields=["actor_id", "-id"]), models.Index(fields=["at"])]
+
+
+def _export_path(job: ExportJob, file_name: str) -> str:
+    return f"exports/{job.pk}/{file_name}"
+
+
+class ExportJob(models.Model):
+    """One export of goods, orders or the finance journal, written by a Celery task
+    (merchant_console.exports) into the mall's media storage and downloaded from its page.
+
+    `parameters` are the filters as given when it was requested, so re-running the task
+    (a worker that died mid-file) writes the same file again from scratch."""
+
+    class Kind(models.TextChoices):
+        GOODS = "goods", pgettext_lazy("export kind", "Goods")
+        ORDERS = "orders", pgettext_lazy("export kind", "Orders")
+        FINANCE = "finance", pgettext_lazy("export kind", "Finance journal")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Finished")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    parameters = models.JSONField(default=dict, blank=True)
+    file_format = models.CharField(max_length=4)
+    requested_by_id = models.IntegerField()  # a user id (see StaffInvitation)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to=_export_path, max_length=300, blank=True)
+    file_name = models.CharField(max_length=200, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(99, int(self.rows_done * 100 / self.rows_total))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import tablib
@@ -498,9 +498,11 @@ def _text(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
-def export_rows(orders: QuerySet[Order]) -> Iterator[list]:
+def export_rows(orders: QuerySet[Order],
+                on_row: Callable[[], None] | None = None) -> Iterator[list]:
     """One row per order (Shanghai times, yuan with two decimals), in chunks so a large
-    export never holds every order in memory."""
+    export never holds every order in memory. `on_row` is called after each row (an
+    export job counts its progress with it)."""
     chunk = 500
     ids = list(orders.values_list("pk", flat=True)[:EXPORT_MAX_ROWS])
     for start in range(0, len(ids), chunk):
@@ -523,6 +525,8 @@ def export_rows(orders: QuerySet[Order]) -> Iterator[list]:
                 yuan(order.total_fen), yuan(order.refunded_fen), _text(order.carrier),
                 _text(order.tracking_number), order.referrer_id or "", _text(order.note),
             ]
+            if on_row is not None:
+                on_row()
 
 
 class _Echo:
@@ -530,32 +534,48 @@ class _Echo:
         return value
 
 
-def export_csv(orders: QuerySet[Order]) -> Iterator[str]:
+def export_csv(orders: QuerySet[Order],
+               on_row: Callable[[], None] | None = None) -> Iterator[str]:
     """CSV lines, UTF-8 with a byte-order mark so Excel opens Chinese text right."""
     writer = csv.writer(_Echo())
     yield "\ufeff" + writer.writerow(EXPORT_HEADERS)
-    for row in export_rows(orders):
+    for row in export_rows(orders, on_row):
         yield writer.writerow(row)
 
 
-def export_xlsx(orders: QuerySet[Order]) -> bytes:
+def export_xlsx(orders: QuerySet[Order], on_row: Callable[[], None] | None = None) -> bytes:
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("orders")
     sheet.append(EXPORT_HEADERS)
-    for row in export_rows(orders):
+    for row in export_rows(orders, on_row):
         sheet.append(row)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
 
 
-def export_record(*, user, query: OrderQuery, kind: str, count: int) -> None:
+def export_start(*, user, query: OrderQuery, kind: str):
+    """Record an export job of the query's orders (its task writes the file) and the audit
+    row, in one transaction."""
+    from merchant_console import exports  # exports writes with this module's rows
+
+    orders, _counts = orders_for_query(query)
+    with transaction.atomic():
+        job = exports.export_request(user=user, kind="orders", file_format=kind,
+                                     parameters=exports.order_parameters(query))
+        export_record(user=user, query=query, kind=kind,
+                      count=min(orders.count(), EXPORT_MAX_ROWS), job_id=job.pk)
+    return job
+
+
+def export_record(*, user, query: OrderQuery, kind: str, count: int,
+                  job_id: int | None = None) -> None:
     """Shoppers' names, phones and addresses leave the system: who took them is kept."""
     with transaction.atomic():
         audit_record(actor=user, area="orders", action="order.export", target=kind,
-                     detail={"rows": count, "status": query.status,
+                     detail={"job": job_id, "rows": count, "status": query.status,
                              "q": query.filters.q,
                              "date_from": query.filters.date_from,
                              "date_to": query.filters.date_to,

@@ -8,10 +8,9 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext, pgettext_lazy
@@ -178,28 +177,18 @@ def bulk_ship(request):
     }, status=400 if error else 200)
 
 
+@require_POST
 @staff_page("orders.view_order")
 def export(request):
-    """The orders of the current filters (every status tab's filter included) as CSV or
-    XLSX."""
-    kind = request.GET.get("kind", "csv")
+    """Start an export job of the orders of the current filters (in the query string,
+    every status tab's filter included) as CSV or XLSX, and show its page."""
+    kind = request.POST.get("kind", "csv")
     if kind not in ("csv", "xlsx"):
         messages.error(request, _("Export as csv or xlsx."))
         return redirect(reverse("console:orders") + "?" + _query_string(request, "kind"))
     query = OrderFilterForm(request.GET).query()
-    found, _counts = console.orders_for_query(query)
-    count = min(found.count(), console.EXPORT_MAX_ROWS)
-    console.export_record(user=request.user, query=query, kind=kind, count=count)
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    if kind == "xlsx":
-        response = HttpResponse(
-            console.export_xlsx(found),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    else:
-        response = StreamingHttpResponse(console.export_csv(found),
-                                         content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="orders-{stamp}.{kind}"'
-    return response
+    job = console.export_start(user=request.user, query=query, kind=kind)
+    return redirect("console:export", job_id=job.pk)
 
 
 # ------------------------------------------------------------------ after-sales

@@ -3,6 +3,7 @@ from django.urls import path
 from merchant_console import (
     dashboard_views,
     distribution_views,
+    exports_views,
     finance_views,
     goods_views,
     orders_views,
@@ -25,6 +26,10 @@ urlpatterns = [
     path("login/", views.ConsoleLoginView.as_view(), name="login"),
     path("logout/", views.ConsoleLogoutView.as_view(), name="logout"),
     path("handoff/", views.handoff, name="handoff"),
+    path("exports/<int:job_id>/", exports_views.export_page, name="export"),
+    path("exports/<int:job_id>/retry/", exports_views.export_retry, name="export-retry"),
+    path("exports/<int:job_id>/download/", exports_views.export_download,
+         name="export-download"),
     path("orders/", orders_views.orders, name="orders"),
     path("orders/export/", orders_views.export, name="orders-export"),
     path("orders/bulk-ship/", orders_views.bulk_ship, name="orders-bulk-ship"),

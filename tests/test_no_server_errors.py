@@ -123,6 +123,7 @@ def walk_mall(request, mall):
     distributor, level, plan, alert = _distribution(shopper)
     ticket = ticket_open(shopper=shopper, subject="破损", body="收到的商品破了",
                          order_number=paid.number)
+    export = _finished_export(request)
     ids = {
         "product_id": sku.product_id, "sku_id": sku.pk, "image_id": image.pk,
         "banner_id": banner.pk, "category_id": sku.product.category_id,
@@ -132,13 +133,30 @@ def walk_mall(request, mall):
         "plan_id": plan.pk, "alert_id": alert.pk, "statement_id": UNKNOWN,
         "withdrawal_id": UNKNOWN, "token": "no-such-invitation",
         "user_id": owner.pk, "invitation_id": UNKNOWN,
-        "ticket_number": (ticket.number, UNKNOWN), "job_id": UNKNOWN,
+        "ticket_number": (ticket.number, UNKNOWN),
+        "job_id": (export.pk, UNKNOWN),  # an export job; no import job has its id
         # Console → Finance and Settings
         "account_id": Account.objects.values_list("pk", flat=True).first() or UNKNOWN,
         "mismatch_id": UNKNOWN, "kind": ("withdrawals", "transfers", "shares", "returns"),
         "template_id": ShippingTemplate.objects.values_list("pk", flat=True).first() or UNKNOWN,
     }
     return {"merchant": merchant, "shopper": shopper, "owner": owner, "ids": ids}
+
+
+def _finished_export(request):
+    """A written orders export (its file in a directory of the test's own)."""
+    from merchant_console.exports import export_run
+    from merchant_console.models import ExportJob
+    from tests.merchant_console.export_helpers import reset_storage_paths
+
+    request.getfixturevalue("settings").MEDIA_ROOT = str(
+        request.getfixturevalue("tmp_path") / "media")
+    reset_storage_paths()
+    request.addfinalizer(reset_storage_paths)
+    job = ExportJob.objects.create(kind="orders", file_format="csv", requested_by_id=1,
+                                   parameters={})
+    export_run(job_id=job.pk)
+    return job
 
 
 def _distribution(shopper):

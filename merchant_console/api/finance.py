@@ -7,7 +7,6 @@ both ends included (this month by default)."""
 from __future__ import annotations
 
 from django.db import transaction
-from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
@@ -20,11 +19,9 @@ from merchant_console.api.orders import ConsolePagination
 from merchant_console.api.permissions import StaffApiMixin
 from merchant_console.audit import audit_record
 from merchant_console.finance import (
-    EXPORT_FORMATS,
     PAYOUT_KINDS,
     account_label,
     balance_sheet,
-    export_name,
     payouts,
     period_from,
 )
@@ -291,28 +288,3 @@ class FinancePayoutListApi(StaffApiMixin, GenericAPIView):
         return response
 
 
-class FinanceExportApi(StaffApiMixin, APIView):
-    required_permissions = {"GET": VIEW_FINANCE}
-
-    @extend_schema(parameters=[*PERIOD_PARAMETERS, OpenApiParameter(
-                       "file_format", str, enum=list(EXPORT_FORMATS),
-                       description="xlsx (default) or csv")],
-                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
-                              **staff_errors(400, 403)},
-                   operation_id="console_finance_export",
-                   description="The journal of the period (one row per leg) and the account "
-                               "balances, amounts in yuan with two decimals.")
-    def get(self, request):
-        # Not `format`: DRF reads that one to choose its own renderer.
-        fmt = request.query_params.get("file_format") or "xlsx"
-        if fmt not in EXPORT_FORMATS:
-            raise exceptions.ValidationError({"file_format": ["Choose xlsx or csv."]})
-        period = _period(request)
-        content_type, build = EXPORT_FORMATS[fmt]
-        # The row says who took which period; it commits before the file streams out.
-        with transaction.atomic():
-            audit_record(actor=request.user, area="finance", action="journal.export",
-                         detail={"start": period.first, "end": period.last, "format": fmt})
-        response = StreamingHttpResponse(build(period), content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="{export_name(period, fmt)}"'
-        return response

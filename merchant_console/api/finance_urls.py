@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from merchant_console.api import exports
 from merchant_console.api import finance as api
 
 urlpatterns = [
@@ -16,5 +17,8 @@ urlpatterns = [
          name="console-api-finance-mismatch-resolve"),
     path("payouts/<str:kind>/", api.FinancePayoutListApi.as_view(),
          name="console-api-finance-payouts"),
-    path("export/", api.FinanceExportApi.as_view(), name="console-api-finance-export"),
+    path("exports/", exports.FinanceExportStartApi.as_view(),
+         name="console-api-finance-exports"),
+    path("exports/<int:job_id>/", exports.FinanceExportStatusApi.as_view(),
+         name="console-api-finance-export"),
 ]

@@ -12,10 +12,8 @@ services as 409 with their message.
 
 from __future__ import annotations
 
-from django.http import HttpResponse, StreamingHttpResponse
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
@@ -209,8 +207,12 @@ class StaffOrderListInput(serializers.Serializer):
 
 
 def _order_query(request) -> console.OrderQuery:
+    return order_query_from(request.query_params)
+
+
+def order_query_from(query_params) -> console.OrderQuery:
     """The list's filters from the query string; bad or unknown ones are a 400."""
-    params = StaffOrderListInput(data=request.query_params)
+    params = StaffOrderListInput(data=query_params)
     params.is_valid(raise_exception=True)
     data = params.validated_data
     return console.OrderQuery(
@@ -333,41 +335,6 @@ class StaffOrderBulkShipApi(StaffApiMixin, APIView):
         result = console.console_bulk_ship_file(user=request.user, name=upload.name,
                                                 content=upload.read())
         return Response(BulkResultOutput(result).data)
-
-
-class StaffOrderExportApi(StaffApiMixin, APIView):
-    required_permissions = {"GET": "orders.view_order"}
-
-    @extend_schema(
-        parameters=[StaffOrderListInput,
-                    OpenApiParameter("kind", enum=["csv", "xlsx"], default="csv")],
-        responses={(200, "text/csv"): OpenApiTypes.BINARY,
-                   (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"):
-                       OpenApiTypes.BINARY,
-                   **staff_errors(400, 403)},
-        operation_id="console_orders_export",
-        description="The orders matching the list's filters as CSV (UTF-8 with BOM) or XLSX, "
-                    f"at most {console.EXPORT_MAX_ROWS} rows.",
-    )
-    def get(self, request):
-        kind = request.query_params.get("kind", "csv")
-        if kind not in ("csv", "xlsx"):
-            raise console.FilterInvalid("Export as csv or xlsx.",
-                                        fields={"kind": ["One of: csv, xlsx."]})
-        query = _order_query(request)
-        orders, _counts = console.orders_for_query(query)
-        console.export_record(user=request.user, query=query, kind=kind,
-                              count=min(orders.count(), console.EXPORT_MAX_ROWS))
-        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        if kind == "xlsx":
-            response = HttpResponse(
-                console.export_xlsx(orders),
-                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        else:
-            response = StreamingHttpResponse(console.export_csv(orders),
-                                             content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="orders-{stamp}.{kind}"'
-        return response
 
 
 # ------------------------------------------------------------------ after-sales

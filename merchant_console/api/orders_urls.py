@@ -2,12 +2,16 @@
 
 from django.urls import path
 
+from merchant_console.api import exports
 from merchant_console.api import orders as api
 
 urlpatterns = [
     path("orders/", api.StaffOrderListApi.as_view(), name="console-api-orders"),
     path("orders/counts/", api.StaffOrderCountsApi.as_view(), name="console-api-order-counts"),
-    path("orders/export/", api.StaffOrderExportApi.as_view(), name="console-api-orders-export"),
+    path("orders/exports/", exports.OrderExportStartApi.as_view(),
+         name="console-api-orders-exports"),
+    path("orders/exports/<int:job_id>/", exports.OrderExportStatusApi.as_view(),
+         name="console-api-orders-export"),
     path("orders/bulk-ship/", api.StaffOrderBulkShipApi.as_view(),
          name="console-api-orders-bulk-ship"),
     path("orders/<str:number>/", api.StaffOrderDetailApi.as_view(), name="console-api-order"),

@@ -13,7 +13,6 @@ from __future__ import annotations
 from functools import wraps
 
 from django.db import transaction
-from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
@@ -718,29 +717,3 @@ class GoodsImportStatusApi(StaffApiMixin, APIView):
         return Response(StaffImportJobOutput(transfer.import_job_get(job_id=job_id)).data)
 
 
-class StaffExportInput(serializers.Serializer):
-    # Not `format`: DRF reads that query parameter to pick its renderer.
-    file_format = serializers.ChoiceField(choices=transfer.FORMATS, default="csv")
-
-
-class GoodsExportApi(StaffApiMixin, APIView):
-    """Every product with its active SKUs as a CSV or XLSX file, one row per SKU."""
-
-    required_permissions = {"GET": "catalog.view_product"}
-
-    @extend_schema(parameters=[StaffExportInput],
-                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
-                              **_ERRORS},
-                   operation_id="console_goods_export")
-    def get(self, request):
-        params = StaffExportInput(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        file_format = params.validated_data["file_format"]
-        with transaction.atomic():
-            content = transfer.goods_export(file_format=file_format)
-            _audit(request, "goods.export", file_format)
-        content_type = ("text/csv; charset=utf-8" if file_format == "csv" else
-                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        response = HttpResponse(content, content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="goods.{file_format}"'
-        return response

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from merchant_console.api import exports
 from merchant_console.api import products as views
 
 urlpatterns = [
@@ -26,7 +27,10 @@ urlpatterns = [
     path("goods/imports/", views.GoodsImportApi.as_view(), name="console-api-goods-imports"),
     path("goods/imports/<int:job_id>/", views.GoodsImportStatusApi.as_view(),
          name="console-api-goods-import"),
-    path("goods/export/", views.GoodsExportApi.as_view(), name="console-api-goods-export"),
+    path("goods/exports/", exports.GoodsExportStartApi.as_view(),
+         name="console-api-goods-exports"),
+    path("goods/exports/<int:job_id>/", exports.GoodsExportStatusApi.as_view(),
+         name="console-api-goods-export"),
     path("banners/", views.BannerListCreateApi.as_view(), name="console-api-banners"),
     path("banners/<int:banner_id>/", views.BannerDetailApi.as_view(), name="console-api-banner"),
 ]

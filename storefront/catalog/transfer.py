@@ -15,6 +15,7 @@ so tablib (which it is built on) is used directly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -48,8 +49,9 @@ def _yuan(fen: int) -> str:
 # --- export -------------------------------------------------------------------------------
 
 
-def goods_dataset() -> tablib.Dataset:
-    """Every product with its active SKUs, one row per SKU (two queries)."""
+def goods_dataset(on_row: Callable[[], None] | None = None) -> tablib.Dataset:
+    """Every product with its active SKUs, one row per SKU (two queries). `on_row` is
+    called after each row (an export job counts its progress with it)."""
     dataset = tablib.Dataset(headers=HEADERS)
     products = Product.objects.select_related("category").prefetch_related(
         Prefetch("skus", queryset=Sku.objects.filter(is_active=True).order_by("id"))
@@ -62,13 +64,20 @@ def goods_dataset() -> tablib.Dataset:
                 sku.spec_label, _yuan(sku.price_fen), _yuan(sku.market_price_fen), sku.stock,
                 sku.barcode,
             ])
+            if on_row is not None:
+                on_row()
     return dataset
 
 
-def goods_export(*, file_format: str) -> bytes:
+def goods_export_rows_total() -> int:
+    """The rows an export writes: one per active SKU."""
+    return Sku.objects.filter(is_active=True).count()
+
+
+def goods_export(*, file_format: str, on_row: Callable[[], None] | None = None) -> bytes:
     if file_format not in FORMATS:
         raise CatalogInvalid(fields={"format": [f"Choose one of: {', '.join(FORMATS)}."]})
-    exported = goods_dataset().export(file_format)
+    exported = goods_dataset(on_row).export(file_format)
     # Excel opens a UTF-8 CSV as UTF-8 only with the byte-order mark.
     return ("\ufeff" + exported).encode() if file_format == "csv" else exported
 

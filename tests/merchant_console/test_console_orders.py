@@ -8,14 +8,20 @@ import csv
 import datetime as dt
 import io
 import json
+import os
+import re
 
 import openpyxl
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.utils import timezone
 
 from core.actors import Actor
-from merchant_console.models import AuditEntry
+from merchant_console.exports import export_run, order_parameters
+from merchant_console.models import AuditEntry, ExportJob
+from merchant_console.orders_console import OrderQuery, orders_for_query
 from storefront.distribution import plans, services
 from storefront.orders.after_sales import RefundItem, after_sales_refund_failed, after_sales_request
 from storefront.orders.models import AfterSalesRequest, Order, OrderStatus
@@ -24,6 +30,7 @@ from tests.conftest import host_client
 from tests.factories.catalog import SkuFactory
 from tests.factories.orders import ShippingTemplateFactory
 from tests.factories.shoppers import AddressFactory, ShopperFactory
+from tests.merchant_console.export_helpers import download, follow, job_of
 
 pytestmark = pytest.mark.django_db
 
@@ -69,9 +76,13 @@ def shop(mall):
     case = after_sales_request(order=referred[0], shopper_id=alice.pk, reason="damaged",
                                items=[RefundItem(referred[0].lines.get().pk, 1)],
                                description="box crushed")
+    # A finished export of every order, as a staff member would have asked for it.
+    export = ExportJob.objects.create(kind="orders", file_format="csv", requested_by_id=1,
+                                      parameters=order_parameters(OrderQuery()))
+    export_run(job_id=export.pk)
     return {"sku": sku, "seller": seller, "upline": upline, "alice": alice, "bob": bob,
             "referred": referred, "plain": plain, "unpaid": unpaid, "shipped": shipped,
-            "case": case}
+            "case": case, "export": export}
 
 
 def audit_rows(action: str):
@@ -91,7 +102,9 @@ def pages(shop) -> list[tuple[str, str, dict | None, set[str]]]:
     return [
         ("get", "/console/orders/", None, MAY_VIEW),
         ("get", f"/console/orders/{number}/", None, MAY_VIEW),
-        ("get", "/console/orders/export/?kind=csv", None, MAY_VIEW),
+        ("post", "/console/orders/export/", {"kind": "csv"}, MAY_VIEW),
+        ("get", f"/console/exports/{shop['export'].pk}/", None, MAY_VIEW),
+        ("get", f"/console/exports/{shop['export'].pk}/download/", None, MAY_VIEW),
         ("get", "/console/orders/bulk-ship/", None, MAY_WORK),
         ("post", f"/console/orders/{number}/ship/",
          {"carrier": "顺丰", "tracking_number": "SF1"}, MAY_WORK),
@@ -109,7 +122,8 @@ def endpoints(shop) -> list[tuple[str, str, dict | None, set[str]]]:
         ("get", "/api/v1/console/orders/", None, MAY_VIEW),
         ("get", "/api/v1/console/orders/counts/", None, MAY_VIEW),
         ("get", f"/api/v1/console/orders/{number}/", None, MAY_VIEW),
-        ("get", "/api/v1/console/orders/export/?kind=csv", None, MAY_VIEW),
+        ("post", "/api/v1/console/orders/exports/?kind=csv", {}, MAY_VIEW),
+        ("get", f"/api/v1/console/orders/exports/{shop['export'].pk}/", None, MAY_VIEW),
         ("post", f"/api/v1/console/orders/{number}/ship/",
          {"carrier": "顺丰", "tracking_number": "SF1"}, MAY_WORK),
         ("post", "/api/v1/console/orders/bulk-ship/", "file", MAY_WORK),
@@ -160,7 +174,7 @@ def test_api_by_role(shop, staff_client, role):
         response = _call(client, method, path, body)
         connection.savepoint_rollback(sid)
         if role in allowed:
-            assert response.status_code in (200, 409), (role, path, response.status_code)
+            assert response.status_code in (200, 202, 409), (role, path, response.status_code)
         else:
             assert response.status_code == 403, (role, path, response.status_code)
 
@@ -514,27 +528,98 @@ def test_a_gbk_csv_from_excel_is_read(shop, staff_client):
 def test_export_csv_and_xlsx_follow_the_filters(shop, staff_client):
     client = staff_client("finance")
     type(shop["bob"]).objects.filter(pk=shop["bob"].pk).update(nickname="=HYPERLINK(1)")
-    response = client.get(f"/console/orders/export/?status=paid&shopper={shop['bob'].pk}"
-                          "&kind=csv")
-    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
-    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    started = client.post(f"/console/orders/export/?status=paid&shopper={shop['bob'].pk}",
+                          {"kind": "csv"})
+    job = job_of(started)
+    assert (job.kind, job.file_format, job.status) == ("orders", "csv", "pending")
+    assert job.parameters["status"] == "paid" and job.parameters["shopper_id"] == shop["bob"].pk
+    # Queued through the outbox, to the task a worker runs in this mall's schema.
+    from core.models import OutboxMessage
+    from merchant_console.tasks import run_export
+
+    queued = OutboxMessage.objects.get(kwargs={"job_id": job.pk})
+    assert queued.task == run_export.name == "merchant_console.tasks.run_export"
+    content, response = download(client, job)
+    assert response["Content-Type"].startswith("text/csv")
+    assert re.fullmatch(r'attachment; filename="orders-\d{8}-\d{4}\.csv"',
+                        response["Content-Disposition"])
+    text = content.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0][:3] == ["order_number", "status", "placed_at"]
     assert {row[0] for row in rows[1:]} == {shop["referred"][1].number, shop["plain"].number}
     plain = next(row for row in rows if row[0] == shop["plain"].number)
     assert plain[rows[0].index("total_yuan")] == "300.00"
     assert plain[rows[0].index("shopper")] == "'=HYPERLINK(1)"  # never run as a formula
+    job.refresh_from_db()
+    assert (job.rows_done, job.rows_total, job.percent) == (2, 2, 100)
 
-    xlsx = client.get(f"/api/v1/console/orders/export/?kind=xlsx&q=alice&distributor="
-                      f"{shop['seller'].invite_code}")
+    started = client.post(f"/api/v1/console/orders/exports/?kind=xlsx&q=alice&distributor="
+                          f"{shop['seller'].invite_code}")
+    assert started.status_code == 202
+    api_job = ExportJob.objects.get(pk=started.json()["id"])
+    assert client.get(f"/api/v1/console/orders/exports/{api_job.pk}/").json()[
+        "download_url"] is None
+    export_run(job_id=api_job.pk)
+    status = client.get(started.json()["status_url"]).json()
+    assert status["status"] == "done" and status["rows_done"] == 1
+    xlsx = client.get(status["download_url"])
     assert xlsx.status_code == 200
-    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(xlsx.streaming_content))).active
     numbers = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert numbers == [shop["referred"][0].number]
     exports = audit_rows("order.export")
-    assert [(row.target, row.detail["rows"]) for row in exports] == [("csv", 2), ("xlsx", 1)]
-    assert client.get("/api/v1/console/orders/export/?kind=pdf").status_code == 400
-    assert client.get("/console/orders/export/?kind=pdf").status_code == 302
+    assert [(row.target, row.detail["rows"], row.detail["job"]) for row in exports] == [
+        ("csv", 2, job.pk), ("xlsx", 1, api_job.pk)]
+    assert client.post("/api/v1/console/orders/exports/?kind=pdf").status_code == 400
+    assert client.post("/console/orders/export/", {"kind": "pdf"}).status_code == 302
+    assert client.get("/console/orders/export/?kind=csv").status_code == 405
+    assert ExportJob.objects.count() == 3  # the fixture's and these two
+
+
+def test_an_export_longer_than_a_chunk_has_every_row_in_order(shop, staff_client,
+                                                              monkeypatch):
+    """Progress is written every CHUNK_ROWS rows; the file still has every order once."""
+    from merchant_console import exports as export_jobs
+
+    monkeypatch.setattr(export_jobs, "CHUNK_ROWS", 2)
+    written = []
+    original = export_jobs._Progress.__call__
+
+    def spy(self):
+        original(self)
+        written.append(ExportJob.objects.get(pk=self.job_id).rows_done)
+
+    monkeypatch.setattr(export_jobs._Progress, "__call__", spy)
+    client = staff_client("operations")
+    content, _response = follow(client, client.post("/console/orders/export/", {"kind": "csv"}))
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))[1:]
+    found, _counts = orders_for_query(OrderQuery())
+    expected = list(found.values_list("number", flat=True))
+    assert len(expected) == 5
+    assert [row[0] for row in rows] == expected
+    # The row's count moves a chunk at a time: 0, 2, 2, 4, 4.
+    assert written == [n - n % 2 for n in range(1, 6)]
+
+
+def test_a_worker_that_died_mid_export_leaves_a_job_run_again_from_scratch(shop,
+                                                                            staff_client):
+    client = staff_client("operations")
+    job = job_of(client.post("/console/orders/export/", {"kind": "csv"}))
+    # What a dead worker leaves: running, some rows counted, half a file.
+    job.status, job.rows_done, job.started_at = "running", 1, timezone.now() - dt.timedelta(
+        hours=1)
+    job.file.save("orders-half.csv", ContentFile(b"half"), save=False)
+    job.save()
+    half = job.file.path
+    page = client.get(f"/console/exports/{job.pk}/")
+    assert 'id="export-retry"' in page.content.decode()
+    assert client.post(f"/console/exports/{job.pk}/retry/").status_code == 302
+    job.refresh_from_db()
+    assert job.status == "pending"
+    content, _response = download(client, job)
+    assert not os.path.exists(half)
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    assert len(rows) == 1 + Order.objects.count()
 
 
 # ------------------------------------------------------------------ after-sales

@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 import itertools
+import os
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,7 +16,8 @@ import time_machine
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from merchant_console.models import AuditEntry
+from merchant_console.exports import export_run
+from merchant_console.models import AuditEntry, ExportJob
 from storefront.distribution.models import Distributor, Withdrawal, WithdrawalStatus
 from storefront.ledger.models import Account, JournalLeg, LedgerCheckRun
 from storefront.ledger.services import Leg, entry_post
@@ -37,6 +39,7 @@ from storefront.payments.models import (
 )
 from tests.catalog.conftest import other_mall_staff_client  # noqa: F401 - a fixture
 from tests.factories.shoppers import ShopperFactory
+from tests.merchant_console.export_helpers import download, follow, job_of
 
 pytestmark = pytest.mark.django_db
 
@@ -100,11 +103,18 @@ def _row(rows, code, party=""):
 
 
 PAGES = ["/console/finance/", "/console/finance/reconciliation/",
-         "/console/finance/payouts/", f"/console/finance/export/?{NOVEMBER}&format=csv",
-         "/console/payments/alerts/"]
+         "/console/finance/payouts/", "/console/payments/alerts/"]
 APIS = ["/api/v1/console/finance/balances/", "/api/v1/console/finance/reconciliation/",
-        "/api/v1/console/finance/mismatches/", "/api/v1/console/finance/payouts/transfers/",
-        f"/api/v1/console/finance/export/?{NOVEMBER}&file_format=csv"]
+        "/api/v1/console/finance/mismatches/", "/api/v1/console/finance/payouts/transfers/"]
+
+
+def _november_export() -> ExportJob:
+    """A finished CSV export of November's journal."""
+    job = ExportJob.objects.create(kind="finance", file_format="csv", requested_by_id=1,
+                                   parameters={"start": "2026-11-01", "end": "2026-11-30"})
+    export_run(job_id=job.pk)
+    job.refresh_from_db()
+    return job
 
 
 @pytest.mark.parametrize("role", sorted(ROLES_SEEING_FINANCE))
@@ -113,9 +123,28 @@ def test_finance_pages_and_api_answer_exactly_the_roles_holding_view_finance(
     client = staff_client(role)
     account = Account.objects.get(code="wechat_clearing")
     expected = ROLES_SEEING_FINANCE[role]
+    job = _november_export()
     for url in [*PAGES, f"/console/finance/accounts/{account.pk}/", *APIS,
-                f"/api/v1/console/finance/accounts/{account.pk}/legs/"]:
+                f"/api/v1/console/finance/accounts/{account.pk}/legs/",
+                f"/console/exports/{job.pk}/", f"/console/exports/{job.pk}/download/",
+                f"/api/v1/console/finance/exports/{job.pk}/"]:
         assert client.get(url).status_code == expected, url
+    started = client.post(f"/console/finance/export/?{NOVEMBER}", {"format": "csv"})
+    assert started.status_code == (302 if expected == 200 else 403)
+    api = client.post(f"/api/v1/console/finance/exports/?{NOVEMBER}&file_format=csv")
+    assert api.status_code == (202 if expected == 200 else 403)
+
+
+def test_customer_service_cannot_fetch_a_finance_export_by_its_id(books, staff_client):
+    job = _november_export()
+    client = staff_client("customer_service")
+    assert client.get(f"/console/exports/{job.pk}/download/").status_code == 403
+    assert client.get(f"/console/exports/{job.pk}/").status_code == 403
+    assert client.get(f"/api/v1/console/finance/exports/{job.pk}/").status_code == 403
+    assert client.post(f"/console/exports/{job.pk}/retry/").status_code == 403
+    # Nor through another area's API: a finance job is no order export.
+    assert staff_client("operations").get(
+        f"/api/v1/console/orders/exports/{job.pk}/").status_code == 404
 
 
 def test_the_finance_role_sees_finance_but_not_settings(staff_client):
@@ -263,11 +292,14 @@ def test_the_balances_api_matches_the_page(books, staff_client):
 
 def test_the_csv_export_is_the_periods_journal_in_yuan(books, staff_client):
     client = staff_client("finance")
-    response = client.get(f"/console/finance/export/?{NOVEMBER}&format=csv")
-    assert response.status_code == 200
+    job = job_of(client.post(f"/console/finance/export/?{NOVEMBER}", {"format": "csv"}))
+    entry = AuditEntry.objects.get(action="journal.export")  # when it is asked for
+    assert entry.area == "finance" and entry.detail["format"] == "csv"
+    assert entry.target == str(job.pk)
+    content, response = download(client, job)
     assert response["Content-Disposition"] == \
         'attachment; filename="journal-20261101-20261130.csv"'
-    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    text = content.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     journal = rows[1:rows.index([])]
     assert len(journal) == 8  # four entries of two legs in November
@@ -279,14 +311,15 @@ def test_the_csv_export_is_the_periods_journal_in_yuan(books, staff_client):
     assert round(debits, 2) == round(credits, 2) == 312.50
     balances = rows[rows.index([]) + 2:]
     assert balances[-1][1] == "Total" and balances[-1][6] == "0.00"
-    entry = AuditEntry.objects.get(action="journal.export")
-    assert entry.area == "finance" and entry.detail["format"] == "csv"
+    job.refresh_from_db()
+    assert (job.rows_done, job.rows_total) == (8, 8)
 
 
 def test_the_xlsx_export_has_the_journal_and_the_balances(books, staff_client):
-    response = staff_client("finance").get(f"/console/finance/export/?{NOVEMBER}&format=xlsx")
-    assert response.status_code == 200
-    book = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    client = staff_client("finance")
+    content, _response = follow(
+        client, client.post(f"/console/finance/export/?{NOVEMBER}", {"format": "xlsx"}))
+    book = load_workbook(io.BytesIO(content))
     assert book.sheetnames == ["Journal", "Balances"]
     journal = list(book["Journal"].iter_rows(min_row=2, values_only=True))
     assert len(journal) == 8
@@ -301,16 +334,40 @@ def test_the_xlsx_export_has_the_journal_and_the_balances(books, staff_client):
 
 def test_a_bad_export_request_is_400_and_records_nothing(books, staff_client):
     client = staff_client("finance")
-    assert client.get(f"/console/finance/export/?{NOVEMBER}&format=pdf").status_code == 400
-    assert client.get("/console/finance/export/?start=2026-12-01&end=2026-11-01"
-                      ).status_code == 400
-    assert client.get(f"/api/v1/console/finance/export/?{NOVEMBER}&file_format=pdf"
-                      ).status_code == 400
+    assert client.post(f"/console/finance/export/?{NOVEMBER}", {"format": "pdf"}
+                       ).status_code == 400
+    assert client.post("/console/finance/export/?start=2026-12-01&end=2026-11-01",
+                       {"format": "csv"}).status_code == 400
+    assert client.post(f"/api/v1/console/finance/exports/?{NOVEMBER}&file_format=pdf"
+                       ).status_code == 400
+    assert client.post("/api/v1/console/finance/exports/?start=2026-12-01&end=2026-11-01"
+                       ).status_code == 400
     assert not AuditEntry.objects.filter(action="journal.export").exists()
-    api = client.get(f"/api/v1/console/finance/export/?{NOVEMBER}&file_format=xlsx")
-    assert api.status_code == 200
-    content = b"".join(api.streaming_content)
+    assert not ExportJob.objects.exists()
+    api = client.post("/api/v1/console/finance/exports/",
+                      {"start": "2026-11-01", "end": "2026-11-30", "file_format": "xlsx"},
+                      content_type="application/json")
+    assert api.status_code == 202
+    job = ExportJob.objects.get(pk=api.json()["id"])
+    assert job.parameters == {"start": "2026-11-01", "end": "2026-11-30"}
+    export_run(job_id=job.pk)
+    status = client.get(f"/api/v1/console/finance/exports/{job.pk}/").json()
+    assert status["status"] == "done" and status["percent"] == 100
+    response = client.get(status["download_url"])
+    content = b"".join(response.streaming_content)
     assert load_workbook(io.BytesIO(content)).sheetnames == ["Journal", "Balances"]
+
+
+def test_exports_older_than_a_week_are_deleted_with_their_files(books):
+    from merchant_console.exports import export_purge
+
+    old, new = _november_export(), _november_export()
+    ExportJob.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - dt.timedelta(days=7, minutes=1))
+    old_path = old.file.path
+    assert export_purge() == 1
+    assert list(ExportJob.objects.values_list("pk", flat=True)) == [new.pk]
+    assert not os.path.exists(old_path) and os.path.exists(new.file.path)
 
 
 # ------------------------------------------------------------------ reconciliation
