@@ -58,6 +58,8 @@ def count_refunded(event: events.DomainEvent) -> None:
     """The refund and the commission it took back count against the order's own day."""
     case = event.subject
     paid_at = Order.objects.filter(pk=case.order_id).values_list("paid_at", flat=True).get()
+    if paid_at is None:  # never counted as paid (e.g. a case forced through by staff tools)
+        return
     day = rollups.business_day(paid_at)
     per_distributor: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for distributor_id, amount in (CommissionReversal.objects
