@@ -182,7 +182,9 @@ def test_a_closed_refund_puts_the_case_back_to_staff_with_the_reason(
     assert Refund.objects.get(pk=refund.pk).status == RefundStatus.CLOSED
     staff = host_client(merchant)
     staff.post("/console/login/", {"username": "o@example.com", "password": OWNER_PASSWORD})
-    page = staff.get("/console/after-sales/?status=refund_failed").content.decode()
+    listed = staff.get("/console/after-sales/?status=refund_failed").content.decode()
+    assert f'id="failure-{case.pk}"' in listed
+    page = staff.get(f"/console/after-sales/{case.pk}/").content.decode()
     assert "WeChat closed the refund" in page and f'id="retry-{case.pk}"' in page
 
     rejected = staff.post(f"/console/after-sales/{case.pk}/decide/",
