@@ -17,16 +17,16 @@ import re
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
-from core.errors import DomainError, InvalidInput, NotFound
+from core.errors import DomainError, InvalidInput
 from merchant_console import distribution as actions
 from merchant_console.access import staff_page
+from merchant_console.pages import domain_error_text, found_or_404, query_without_page
 from storefront.catalog.models import Sku
 from storefront.distribution import (
     compliance,
@@ -173,37 +173,17 @@ def _int_param(value, default=None):
         return default
 
 
-def error_text(exc: DomainError) -> str:
-    details = "; ".join(m for messages_ in exc.fields.values() for m in messages_)
-    return f"{exc.message} {details}".strip() if details else exc.message
-
-
-def _found(fetch, **kwargs):
-    """A selector's fetch; its NotFound is the page's 404."""
-    try:
-        return fetch(**kwargs)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-
-
 def form_errors_of(exc: DomainError, *, general: str) -> dict[str, list[str]]:
     """A refusal as a form's errors: bad input names its fields; a conflict (a plan that
     is no longer a draft) is said once, above the form."""
     if isinstance(exc, InvalidInput) and exc.fields:
         return {**exc.fields, general: [exc.message, *exc.fields.get(general, [])]}
-    return {general: [error_text(exc)]}
+    return {general: [domain_error_text(exc)]}
 
 
 def _require(request, permission: str) -> None:
     if not request.user.has_perm(permission):
         raise PermissionDenied
-
-
-def _query_without_page(request, *names: str) -> str:
-    query = request.GET.copy()
-    for name in ("page", *names):
-        query.pop(name, None)
-    return query.urlencode()
 
 
 # ------------------------------------------------------------------ distributors
@@ -225,7 +205,7 @@ def distributor_list(request):
     return render(request, "console/distribution/distributors.html", {
         "page": page, "statuses": DistributorStatus.choices, "status": status,
         "levels": list(Level.objects.order_by("rank")), "level_id": level_id, "q": q,
-        "query": _query_without_page(request),
+        "query": query_without_page(request),
     })
 
 
@@ -244,7 +224,7 @@ def distributor_assign(request):
             user=request.user, shopper_id=shopper.pk,
             recruiter_id=recruiter.pk if recruiter else None)
     except DomainError as exc:
-        messages.error(request, error_text(exc))
+        messages.error(request, domain_error_text(exc))
         return redirect("console:distributors")
     messages.success(request, _("%(code)s is now a distributor.")
                      % {"code": distributor.invite_code})
@@ -254,7 +234,7 @@ def distributor_assign(request):
 @staff_page(P + "view_distributor")
 def distributor_detail(request, distributor_id: int):
     """A distributor: status and actions, figures, team by depth, customers, history."""
-    distributor = _found(selectors.distributor_get, distributor_id=distributor_id)
+    distributor = found_or_404(selectors.distributor_get, distributor_id=distributor_id)
     depth = _int_param(request.GET.get("depth"))
     depth = depth if depth and depth > 0 else None
     team = Paginator(selectors.team_of(distributor=distributor, depth=depth),
@@ -276,9 +256,9 @@ def distributor_detail(request, distributor_id: int):
         "levels": list(Level.objects.order_by("rank")),
         "team": team, "depth": depth, "customers": customers, "changes": changes,
         "can_bindings": can_bindings,
-        "team_query": _query_without_page(request, "team_page"),
-        "customers_query": _query_without_page(request, "customers_page"),
-        "changes_query": _query_without_page(request, "changes_page"),
+        "team_query": query_without_page(request, "team_page"),
+        "customers_query": query_without_page(request, "customers_page"),
+        "changes_query": query_without_page(request, "changes_page"),
     })
 
 
@@ -286,7 +266,7 @@ def distributor_detail(request, distributor_id: int):
 @staff_page(P + "change_distributor")
 def distributor_action(request, distributor_id: int):
     """approve, freeze, unfreeze, clear, level, recruiter: one engine action each."""
-    _found(selectors.distributor_get, distributor_id=distributor_id)
+    found_or_404(selectors.distributor_get, distributor_id=distributor_id)
     action = request.POST.get("action", "")
     reason = request.POST.get("reason", "")
     done = {
@@ -326,7 +306,7 @@ def distributor_action(request, distributor_id: int):
             messages.error(request, _("Unknown action."))
             return redirect("console:distributor", distributor_id=distributor_id)
     except DomainError as exc:
-        messages.error(request, error_text(exc))
+        messages.error(request, domain_error_text(exc))
     else:
         messages.success(request, done[action])
     return redirect("console:distributor", distributor_id=distributor_id)
@@ -335,8 +315,8 @@ def distributor_action(request, distributor_id: int):
 @staff_page(P + "view_customerbinding")
 def binding_history(request, shopper_id: int):
     """Every change of one shopper's binding, oldest first."""
-    history = Paginator(_found(selectors.binding_history, shopper_id=shopper_id), 50).get_page(
-        request.GET.get("page"))
+    history = Paginator(found_or_404(selectors.binding_history, shopper_id=shopper_id),
+                        50).get_page(request.GET.get("page"))
     shopper = history.object_list[0].shopper if history.object_list else None
     return render(request, "console/distribution/binding_history.html", {
         "page": history, "shopper_id": shopper_id, "shopper": shopper,
@@ -496,7 +476,7 @@ def plan_new(request):
                 return redirect("console:distribution-plan", plan_id=plan.pk)
         return _editor(request, plan=None, values=values, errors=errors, status=400)
     source_id = _int_param(request.GET.get("from"))
-    source = _found(selectors.plan_get, plan_id=source_id) if source_id else _default_plan()
+    source = found_or_404(selectors.plan_get, plan_id=source_id) if source_id else _default_plan()
     values = plan_form_values(source)
     if source_id:
         values["name"] = source.name
@@ -506,7 +486,7 @@ def plan_new(request):
 @staff_page(P + "view_commissionplan")
 def plan_detail(request, plan_id: int):
     """A plan in the editor: a draft is saved in place; others are shown read-only."""
-    plan = _found(selectors.plan_get, plan_id=plan_id)
+    plan = found_or_404(selectors.plan_get, plan_id=plan_id)
     if request.method == "POST":
         _require(request, P + "change_commissionplan")
         data, values, errors = plan_form_read(request.POST)
@@ -567,7 +547,7 @@ def plan_activate(request, plan_id: int):
     try:
         plan = actions.plan_activate(user=request.user, plan_id=plan_id)
     except DomainError as exc:
-        messages.error(request, error_text(exc))
+        messages.error(request, domain_error_text(exc))
     else:
         messages.success(request, _("Plan v%(version)d is now active.")
                          % {"version": plan.version})
@@ -679,7 +659,7 @@ def level_new(request):
 
 @staff_page(P + "view_level")
 def level_edit(request, level_id: int):
-    level = _found(levels.level_get, level_id=level_id)
+    level = found_or_404(levels.level_get, level_id=level_id)
     if request.method == "POST":
         _require(request, P + "change_level")
         data, values, errors = level_form_read(request.POST)
@@ -701,7 +681,7 @@ def level_delete(request, level_id: int):
     try:
         actions.level_delete(user=request.user, level_id=level_id)
     except DomainError as exc:
-        messages.error(request, error_text(exc))
+        messages.error(request, domain_error_text(exc))
     else:
         messages.success(request, _("Level deleted."))
     return redirect("console:distribution-levels")
@@ -727,14 +707,14 @@ def statement_list(request):
         "page": page, "month": request.GET.get("month", "") if month else "",
         "status": status, "statuses": StatementStatus.choices,
         "waiting": selectors.statement_list(status=StatementStatus.IN_REVIEW).count(),
-        "query": _query_without_page(request),
+        "query": query_without_page(request),
         "can_decide": request.user.has_perm(P + "change_statement"),
     })
 
 
 @staff_page(P + "view_statement")
 def statement_detail(request, statement_id: int):
-    statement = _found(selectors.statement_get, statement_id=statement_id)
+    statement = found_or_404(selectors.statement_get, statement_id=statement_id)
     commissions = Paginator(selectors.statement_commissions(statement=statement), 50
                             ).get_page(request.GET.get("page"))
     return render(request, "console/distribution/statement.html", {
@@ -761,7 +741,7 @@ def statement_decide(request, statement_id: int):
         else:
             messages.error(request, _("Unknown action."))
     except DomainError as exc:
-        messages.error(request, error_text(exc))
+        messages.error(request, domain_error_text(exc))
     back = request.POST.get("next", "")
     if back.startswith(reverse("console:distribution-statements")):
         return redirect(back)
@@ -779,7 +759,7 @@ def withdrawal_list(request):
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "console/distribution/withdrawals.html", {
         "page": page, "status": status, "statuses": WithdrawalStatus.choices,
-        "query": _query_without_page(request),
+        "query": query_without_page(request),
         "can_decide": request.user.has_perm(P + "change_withdrawal"),
     })
 
@@ -800,7 +780,7 @@ def withdrawal_decide(request, withdrawal_id: int):
         else:
             messages.error(request, _("Unknown action."))
     except DomainError as exc:
-        messages.error(request, error_text(exc))
+        messages.error(request, domain_error_text(exc))
     return redirect(reverse("console:distribution-withdrawals") + "?status=reviewing")
 
 
@@ -848,7 +828,7 @@ def alert_list(request):
                      PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "console/distribution/alerts.html", {
         "page": page, "status": status, "kind": kind, "kinds": AlertKind.choices,
-        "query": _query_without_page(request),
+        "query": query_without_page(request),
         "can_resolve": request.user.has_perm(P + "change_compliancealert"),
     })
 
@@ -860,7 +840,7 @@ def alert_resolve(request, alert_id: int):
         actions.alert_resolve(user=request.user, alert_id=alert_id,
                               note=request.POST.get("note", ""))
     except DomainError as exc:
-        messages.error(request, error_text(exc))
+        messages.error(request, domain_error_text(exc))
     else:
         messages.success(request, _("Alert resolved."))
     return redirect("console:distribution-alerts")

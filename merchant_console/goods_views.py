@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpResponseBadRequest
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -24,11 +24,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.actors import Actor
-from core.errors import DomainError, NotFound
+from core.errors import DomainError
 from merchant_console import exports
 from merchant_console.audit import audit_record
 from merchant_console.models import ExportJob
-from merchant_console.staff_views import domain_error_text
+from merchant_console.pages import domain_error_text, found_or_404
 from storefront.catalog import selectors, services, transfer
 from storefront.catalog.errors import CatalogInvalid
 from storefront.catalog.models import Category, CommissionMode, ImportJob, Product
@@ -45,14 +45,6 @@ def _actor(request) -> Actor:
 def _audit(request, action: str, target, detail: dict | None = None) -> None:
     audit_record(actor=request.user, area="goods", action=action, target=str(target),
                  detail=detail or {})
-
-
-def _found(getter, **kwargs):
-    """A selector's row, or the 404 page for an id this mall does not have."""
-    try:
-        return getter(**kwargs)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
 
 
 def _int_or_none(value) -> int | None:
@@ -329,7 +321,7 @@ def product_new(request):
 
 @staff_page("catalog.view_product")
 def product_edit(request, product_id: int):
-    product = _found(selectors.product_get, product_id=product_id)
+    product = found_or_404(selectors.product_get, product_id=product_id)
     if request.method == "POST":
         if not request.user.has_perm("catalog.change_product"):
             raise PermissionDenied
@@ -341,7 +333,7 @@ def product_edit(request, product_id: int):
 
 
 def _gallery(request, product_id: int, *, status=200):
-    product = _found(selectors.product_get, product_id=product_id)
+    product = found_or_404(selectors.product_get, product_id=product_id)
     return render(request, "console/goods/_gallery.html", {
         "product": product, "images": list(product.images.all()), "can_save": True,
     }, status=status)
@@ -441,7 +433,7 @@ def categories(request):
 
 @staff_page("catalog.view_category")
 def category_edit(request, category_id: int):
-    category = _found(selectors.category_get, category_id=category_id)
+    category = found_or_404(selectors.category_get, category_id=category_id)
     if request.method == "POST":
         if not request.user.has_perm("catalog.change_category"):
             raise PermissionDenied
@@ -519,7 +511,7 @@ def banners(request):
 
 @staff_page("catalog.view_banner")
 def banner_edit(request, banner_id: int):
-    banner = _found(selectors.banner_get, banner_id=banner_id)
+    banner = found_or_404(selectors.banner_get, banner_id=banner_id)
     if request.method == "POST":
         if not request.user.has_perm("catalog.change_banner"):
             raise PermissionDenied
@@ -583,7 +575,7 @@ def goods_transfer(request):
 
 @staff_page("catalog.view_product")
 def goods_import_status(request, job_id: int):
-    job = _found(transfer.import_job_get, job_id=job_id)
+    job = found_or_404(transfer.import_job_get, job_id=job_id)
     return render(request, "console/goods/_import_status.html", {"job": job})
 
 

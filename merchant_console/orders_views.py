@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError
 from merchant_console import orders_console as console
 from merchant_console.access import staff_page
-from merchant_console.staff_views import domain_error_text
+from merchant_console.pages import domain_error_text
 from storefront.distribution.models import CommissionStatus
 from storefront.orders.after_sales import REASONS
 from storefront.orders.errors import AfterSalesNotFound, OrderNotFound

@@ -17,6 +17,7 @@ from merchant_console.access import staff_page
 from merchant_console.audit import AREAS, audit_chain_verify, audit_entries
 from merchant_console.dates import day_end, day_start
 from merchant_console.models import StaffInvitation
+from merchant_console.pages import domain_error_text, query_without_page
 from merchant_console.roles import ASSIGNABLE_ROLES, ROLE_LABELS, staff_role
 from merchant_console.staff import (
     staff_deactivate,
@@ -26,11 +27,6 @@ from merchant_console.staff import (
     staff_invite,
     staff_role_set,
 )
-
-
-def domain_error_text(exc: DomainError) -> str:
-    details = "; ".join(m for messages_ in exc.fields.values() for m in messages_)
-    return f"{exc.message} {details}".strip() if details else exc.message
 
 
 @staff_page("merchant_console.manage_staff")
@@ -133,9 +129,7 @@ def audit_log(request):
     if request.GET.get("verify"):
         checked, broken = audit_chain_verify()
         verified = {"checked": checked, "broken": broken}
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(request, "console/audit.html", {
         "page": page, "areas": AREAS, "filters": request.GET, "verified": verified,
-        "query": query.urlencode(),
+        "query": query_without_page(request),
     })
