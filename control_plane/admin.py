@@ -215,4 +215,5 @@ class SpareSchemaAdmin(admin.ModelAdmin):
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "monthly_price_fen", "max_products", "max_staff", "is_default"]
+    list_display = ["name", "code", "monthly_price_fen", "yearly_price_fen", "max_products",
+                    "max_staff", "max_distribution_tiers", "custom_domain", "is_default"]
