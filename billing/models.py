@@ -71,3 +71,159 @@ class Plan(models.Model):
 
     def allows_products(self, count: int) -> bool:
         return not self.max_products or count <= self.max_products
+
+
+class BillingAccount(models.Model):
+    """A merchant's side of Stripe: its customer, and a mirror of its subscription as the
+    last applied webhook event described it. Stripe is the source of truth; this row is
+    what the platform decided from it (and when, in Stripe's time, to order events)."""
+
+    merchant = models.OneToOneField(
+        "tenants.Merchant", on_delete=models.PROTECT, related_name="billing_account"
+    )
+    stripe_customer_id = models.CharField(max_length=64, blank=True)
+    stripe_subscription_id = models.CharField(max_length=64, blank=True)
+    # Stripe's own subscription status: trialing, active, past_due, unpaid, canceled, ...
+    subscription_status = models.CharField(max_length=24, blank=True)
+    interval = models.CharField(max_length=8, choices=BillingInterval.choices, blank=True)
+    stripe_price_id = models.CharField(max_length=64, blank=True)
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    cancel_at_period_end = models.BooleanField(default=False)
+    trial_end = models.DateTimeField(null=True, blank=True)
+    # The Stripe `created` time of the newest subscription event applied: an older one
+    # delivered late changes nothing.
+    subscription_synced_at = models.DateTimeField(null=True, blank=True)
+    trial_reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stripe_customer_id"], condition=~models.Q(stripe_customer_id=""),
+                name="billing_account_one_per_customer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id}: {self.stripe_customer_id or 'no customer'}"
+
+    @property
+    def has_live_subscription(self) -> bool:
+        return self.subscription_status in LIVE_SUBSCRIPTION_STATUSES
+
+
+# Stripe subscription statuses under which the merchant is (still) a paying customer.
+LIVE_SUBSCRIPTION_STATUSES = frozenset({"trialing", "active", "past_due", "unpaid"})
+
+
+class EventOutcome(models.TextChoices):
+    APPLIED = "applied", "Applied"
+    STALE = "stale", "Older than what was applied"
+    IGNORED = "ignored", "Not a type the platform handles"
+    UNMATCHED = "unmatched", "No merchant matches it"
+
+
+class StripeEvent(models.Model):
+    """Every verified webhook event, stored once (its id is unique) and applied in the same
+    transaction: a replay or duplicate finds the row and changes nothing."""
+
+    event_id = models.CharField(max_length=64, unique=True)
+    type = models.CharField(max_length=64)
+    stripe_created = models.DateTimeField()
+    payload = models.JSONField()
+    merchant = models.ForeignKey(
+        "tenants.Merchant", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="stripe_events",
+    )
+    outcome = models.CharField(max_length=12, choices=EventOutcome.choices)
+    detail = models.CharField(max_length=200, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    deliveries = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["merchant", "-received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.type} ({self.outcome})"
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    OPEN = "open", "Open"
+    PAID = "paid", "Paid"
+    VOID = "void", "Void"
+    UNCOLLECTIBLE = "uncollectible", "Uncollectible"
+
+
+# An invoice only moves forward: a late `payment_failed` never reopens a paid invoice.
+INVOICE_STATUS_RANK = {"draft": 0, "open": 1, "uncollectible": 2, "paid": 3, "void": 3}
+
+
+class Invoice(models.Model):
+    """A Stripe invoice of a merchant, as its webhook events described it."""
+
+    stripe_invoice_id = models.CharField(max_length=64, unique=True)
+    merchant = models.ForeignKey(
+        "tenants.Merchant", on_delete=models.PROTECT, related_name="invoices"
+    )
+    number = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=16, choices=InvoiceStatus.choices)
+    currency = models.CharField(max_length=3, default="cny")
+    amount_due_fen = models.BigIntegerField(default=0)
+    amount_paid_fen = models.BigIntegerField(default=0)
+    billing_reason = models.CharField(max_length=40, blank=True)
+    hosted_invoice_url = models.URLField(max_length=500, blank=True)
+    period_start = models.DateTimeField(null=True, blank=True)
+    period_end = models.DateTimeField(null=True, blank=True)
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_payment_attempt = models.DateTimeField(null=True, blank=True)
+    stripe_created = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-stripe_created", "-id"]
+        indexes = [models.Index(fields=["merchant", "-stripe_created"])]
+
+    def __str__(self) -> str:
+        return f"{self.number or self.stripe_invoice_id} ({self.status})"
+
+
+class PlanChangeStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent to Stripe"
+    SENT = "sent", "Sent to Stripe"
+    FAILED = "failed", "Refused by Stripe"
+
+
+class PlanChange(models.Model):
+    """A merchant's request to move its subscription to another plan or interval, sent to
+    Stripe by a task (core.outbox) with this row's idempotency key: Stripe being down makes
+    it wait and retry, never lost, never applied twice. The plan itself changes when
+    Stripe's `customer.subscription.updated` arrives."""
+
+    merchant = models.ForeignKey(
+        "tenants.Merchant", on_delete=models.PROTECT, related_name="plan_changes"
+    )
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
+    interval = models.CharField(max_length=8, choices=BillingInterval.choices)
+    status = models.CharField(
+        max_length=8, choices=PlanChangeStatus.choices, default=PlanChangeStatus.PENDING
+    )
+    requested_by = models.CharField(max_length=254, blank=True)  # the staff member's e-mail
+    requested_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant"], condition=models.Q(status="pending"),
+                name="billing_one_pending_plan_change",
+            ),
+        ]
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"plan-change-{self.pk}"

@@ -510,3 +510,21 @@ CELERY_BEAT_SCHEDULE["purge-console-exports"] = {
     "task": "merchant_console.tasks.purge_exports",
     "schedule": crontab(hour=4, minute=30),
 }
+
+# --- Billing: merchants' subscriptions through Stripe (billing/) ---------------------------
+# Production sets the keys; `make run` and the tests point STRIPE_API_BASE at the local
+# stand-in (simulators/stripe). Prices are found by lookup key (billing.models.Plan).
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300
+# Days a mall stays past due (open to shoppers, a banner for staff) before it is suspended.
+BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=7)
+# Days before a trial ends that its owner is reminded to choose a plan.
+BILLING_TRIAL_REMINDER_DAYS = env.int("BILLING_TRIAL_REMINDER_DAYS", default=3)
+CELERY_BEAT_SCHEDULE["billing-dunning"] = {
+    "task": "billing.tasks.dunning_sweep",
+    "schedule": 600.0,
+    "options": {"expires": 590},
+    "tenant_schemas": ["public"],
+}

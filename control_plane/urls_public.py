@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import path
 
 from control_plane import api, views
+from control_plane.stripe_webhook import stripe_webhook
 from control_plane.urls_common import urlpatterns as common_urlpatterns
 
 admin.site.site_header = "Mall platform admin"
@@ -13,6 +14,7 @@ urlpatterns = [
     path("", views.landing, name="landing"),
     path("signup/", views.signup, name="signup"),
     path("admin/", admin.site.urls),
+    path("billing/stripe/webhook/", stripe_webhook, name="stripe-webhook"),
     path("api/v1/merchants/", api.MerchantSignupApi.as_view(), name="api-merchant-signup"),
     *common_urlpatterns,
 ]

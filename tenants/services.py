@@ -159,11 +159,12 @@ def _create_owner(*, schema_name: str, email: str, password_hash: str) -> int:
 
 
 def merchant_change_status(
-    *, merchant: Merchant, to_status: str, actor: Actor, reason: str = ""
+    *, merchant: Merchant, to_status: str, actor: Actor, reason: str = "", reference: str = ""
 ) -> Merchant:
-    """The one transition service of the merchant lifecycle: locks, validates, audits."""
+    """The one transition service of the merchant lifecycle: locks, validates, audits.
+    `reference`: the outside world's id for the cause (a Stripe event)."""
     locked = MERCHANT_MACHINE.transition(
-        pk=merchant.pk, to_status=to_status, actor=actor, reason=reason
+        pk=merchant.pk, to_status=to_status, actor=actor, reason=reason, reference=reference
     )
     logger.info("merchant %s: -> %s (%s)", locked.slug, to_status, actor)
     return locked
