@@ -266,11 +266,3 @@ def shipping_template_edit(request, template_id: int | None = None):
             status = 400
     return render(request, "console/settings_shipping_form.html", {
         "form": form, "template": template, "tab": "shipping"}, status=status)
-
-
-# --- Billing (read-only here; the billing issue adds paying) -------------------------------
-
-
-@staff_page(MANAGE_SETTINGS)
-def billing(request):
-    return render(request, "console/settings_billing.html", {"tab": "billing"})

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from merchant_console import (
+    billing_views,
     dashboard_views,
     distribution_views,
     exports_views,
@@ -59,7 +60,13 @@ urlpatterns = [
          name="settings-shipping-new"),
     path("settings/shipping/<int:template_id>/", settings_views.shipping_template_edit,
          name="settings-shipping-edit"),
-    path("settings/billing/", settings_views.billing, name="settings-billing"),
+    path("settings/billing/", billing_views.billing, name="settings-billing"),
+    path("settings/billing/checkout/", billing_views.billing_checkout,
+         name="settings-billing-checkout"),
+    path("settings/billing/change/", billing_views.billing_change,
+         name="settings-billing-change"),
+    path("settings/billing/portal/", billing_views.billing_portal,
+         name="settings-billing-portal"),
     path("settings/staff/", staff_views.staff_list, name="staff"),
     path("settings/staff/action/", staff_views.staff_action, name="staff-action"),
     path("settings/audit/", staff_views.audit_log, name="audit"),
