@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from billing.models import Plan
+from control_plane import billing_admin  # noqa: F401 - registers the billing models
 from core.actors import Actor
 from core.errors import DomainError
 from storefront.distribution.compliance import open_alerts_of_every_mall
