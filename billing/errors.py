@@ -1,5 +1,7 @@
 """Refusals of the billing services (core.errors), each with a stable code."""
 
+from django.utils.translation import gettext_lazy
+
 from core.errors import Conflict, DomainError, InvalidInput
 
 
@@ -17,13 +19,15 @@ class BillingUnavailable(DomainError):
 
     code = "billing_unavailable"
     status = 503
-    default_message = "Payments by card are unavailable for a moment. Please try again shortly."
+    default_message = gettext_lazy(
+        "Payments by card are unavailable for a moment. Please try again shortly."
+    )
 
 
 class BillingNotConfigured(DomainError):
     code = "billing_not_configured"
     status = 503
-    default_message = "Online subscription is not set up on this platform yet."
+    default_message = gettext_lazy("Online subscription is not set up on this platform yet.")
 
 
 class WebhookRefused(InvalidInput):

@@ -10,6 +10,7 @@ import time
 import stripe
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from billing import stripe_gateway
@@ -39,13 +40,13 @@ def _clean_choice(plan_code: str, interval: str) -> tuple[Plan, str]:
     errors: dict[str, list[str]] = {}
     plan = Plan.objects.filter(code=plan_code or "").first()
     if plan is None:
-        errors["plan"] = ["Choose one of the plans."]
+        errors["plan"] = [_("Choose one of the plans.")]
     if interval not in BillingInterval.values:
-        errors["interval"] = ["Choose monthly or yearly billing."]
+        errors["interval"] = [_("Choose monthly or yearly billing.")]
     if errors:
         raise BillingInvalid(fields=errors)
     if not plan.price_fen(interval):
-        raise BillingInvalid(fields={"interval": ["This plan has no price for that interval."]})
+        raise BillingInvalid(fields={"interval": [_("This plan has no price for that interval.")]})
     return plan, interval
 
 
@@ -96,10 +97,10 @@ def checkout_start(
         account = account_for(merchant)
         if account.has_live_subscription:
             raise BillingConflict(
-                "The mall already has a subscription: change its plan instead."
+                _("The mall already has a subscription: change its plan instead.")
             )
         if merchant.status == "closed":
-            raise BillingConflict("This mall is closed.")
+            raise BillingConflict(_("This mall is closed."))
         try:
             customer_id = _ensure_customer(merchant)
             params = {
@@ -129,7 +130,7 @@ def portal_url(*, merchant, return_url: str) -> str:
     with _public():
         account = account_for(merchant)
         if not account.stripe_customer_id:
-            raise BillingConflict("Choose a plan first: there is nothing to manage yet.")
+            raise BillingConflict(_("Choose a plan first: there is nothing to manage yet."))
         try:
             session = stripe_gateway.client().v1.billing_portal.sessions.create(
                 params={"customer": account.stripe_customer_id, "return_url": return_url}
@@ -149,11 +150,11 @@ def plan_change_request(
     with _public(), transaction.atomic():
         account = BillingAccount.objects.select_for_update().filter(merchant=merchant).first()
         if account is None or not account.has_live_subscription:
-            raise BillingConflict("The mall has no subscription yet: choose a plan first.")
+            raise BillingConflict(_("The mall has no subscription yet: choose a plan first."))
         if plan.pk == merchant.plan_id and interval == account.interval:
-            raise BillingConflict("The mall is already on this plan.")
+            raise BillingConflict(_("The mall is already on this plan."))
         if PlanChange.objects.filter(merchant=merchant, status=PlanChangeStatus.PENDING).exists():
-            raise BillingConflict("A plan change is already on its way to Stripe.")
+            raise BillingConflict(_("A plan change is already on its way to Stripe."))
         change = PlanChange.objects.create(
             merchant=merchant, plan=plan, interval=interval, requested_by=requested_by[:254]
         )
