@@ -48,8 +48,9 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     print(
-        f"Stripe stand-in listening on {base_url} (public URL {server.simulator.config.public_url});"
-        f" api_base={base_url}, key {config.api_key}; overview at {base_url}/_sim/",
+        f"Stripe stand-in listening on {base_url} "
+        f"(public URL {server.simulator.config.public_url}); "
+        f"api_base={base_url}, key {config.api_key}; overview at {base_url}/_sim/",
         flush=True,
     )
     stop.wait()

@@ -26,7 +26,7 @@ from .config import RUNTIME_SETTINGS, StripeSimConfig
 from .errors import StripeError, invalid, no_such
 from .forms import Params, decode
 from .state import StripeState, new_id, now
-from .webhooks import WebhookDispatcher
+from .webhooks import WebhookDispatcher, event_body, signature_header
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +109,24 @@ class StripeSimulator:
         self.webhooks.close()
         with self.state.lock:
             self.state.clear()
-            for name in RUNTIME_SETTINGS:
+            for name in (*RUNTIME_SETTINGS, "webhook_url", "webhook_secret"):
                 setattr(self.config, name, getattr(self.initial, name))
             self.configured_endpoint = None
             self.set_webhook_url(self.config.webhook_url)
+
+    def signed_event(self, event_id: str, secret: str | None = None) -> tuple[bytes, str]:
+        """An event's body and `Stripe-Signature` header, signed now with the configured
+        secret: for a test that posts it to the platform itself (no live server)."""
+        with self.state.lock:
+            event = self.billing.find("event", event_id)
+            body = event_body(event)
+        return body, signature_header(secret or self.config.webhook_secret, body)
+
+    def events(self, type_: str | None = None) -> list[dict]:
+        """Every event so far (oldest first), as sent."""
+        with self.state.lock:
+            return [public(e) for e in self.state.of_kind("event")
+                    if type_ is None or e["type"] == type_]
 
     # Routing -------------------------------------------------------------------------------
 

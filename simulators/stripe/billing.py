@@ -389,7 +389,8 @@ class Billing:
             # card that fails after it fails when the trial converts.
             self.state.cards[payment_method["id"]]["charges"] += 1
         session.update(
-            status="complete", payment_status="paid" if invoice["amount_due"] else "no_payment_required",
+            # "paid" even for a trial (Stripe says no_payment_required): the contract's word
+            status="complete", payment_status="paid",
             subscription=subscription["id"], invoice=invoice["id"], url=None,
             customer_details={"email": customer["email"], "name": customer["name"]},
         )
@@ -423,7 +424,7 @@ class Billing:
         }
         amount = 0 if trial_end else price["unit_amount"]
         description = (f"Trial period for {self._product_name(price)}" if trial_end
-                       else f"1 × {self._product_name(price)} (at {money(price['unit_amount'], price['currency'])} / {price['recurring']['interval']})")
+                       else self._describe(price))
         invoice = self._invoice(
             subscription, "subscription_create",
             [self._line(amount, description, price, start, end)],
@@ -444,6 +445,10 @@ class Billing:
         subscription["current_period_start"], subscription["current_period_end"] = start, end
         for item in subscription["items"]["data"]:
             item["current_period_start"], item["current_period_end"] = start, end
+
+    def _describe(self, price: dict) -> str:
+        amount = money(price["unit_amount"], price["currency"])
+        return f"1 × {self._product_name(price)} (at {amount} / {price['recurring']['interval']})"
 
     def _product_name(self, price: dict) -> str:
         product = self.state.objects.get(price["product"])
@@ -594,8 +599,7 @@ class Billing:
         self._set_period(subscription, end, new_end)
         lines = [self._line(
             price["unit_amount"],
-            f"1 × {self._product_name(price)} (at {money(price['unit_amount'], price['currency'])} / {price['recurring']['interval']})",
-            price, end, new_end,
+            self._describe(price), price, end, new_end,
         )] + subscription["_pending_lines"]
         subscription["_pending_lines"] = []
         invoice = self._invoice(subscription, "subscription_cycle", lines,

@@ -138,7 +138,8 @@ class Params:
             return {}
         for key, value in self.mapping(name).items():
             if not isinstance(value, str):
-                raise invalid(f"Invalid metadata value for {key}", param=f"{self.name(name)}[{key}]")
+                raise invalid(f"Invalid metadata value for {key}",
+                              param=f"{self.name(name)}[{key}]")
             if len(key) > 40 or len(value) > 500:
                 raise invalid("Metadata keys are at most 40 and values at most 500 characters",
                               param=f"{self.name(name)}[{key}]")

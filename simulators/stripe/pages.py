@@ -203,7 +203,8 @@ def portal_page(billing: Billing, session: dict, error: str | None, notice: str 
 def invoice_page(billing: Billing, invoice: dict, form, error: str | None) -> str:
     lines = "".join(
         f"<tr><td>{escape(line['description'])}</td><td>{_date(line['period']['start'])} – "
-        f"{_date(line['period']['end'])}</td><td>{money(line['amount'], line['currency'])}</td></tr>"
+        f"{_date(line['period']['end'])}</td>"
+        f"<td>{money(line['amount'], line['currency'])}</td></tr>"
         for line in invoice["lines"]["data"]
     )
     body = (

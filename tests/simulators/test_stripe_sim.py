@@ -12,8 +12,12 @@ import pytest
 import requests
 import stripe
 
-from simulators.stripe import DEFAULT_API_KEY, DEFAULT_WEBHOOK_SECRET, StripeSimConfig
-from simulators.stripe import serve_in_thread
+from simulators.stripe import (
+    DEFAULT_API_KEY,
+    DEFAULT_WEBHOOK_SECRET,
+    StripeSimConfig,
+    serve_in_thread,
+)
 from simulators.stripe.billing import PORTAL_LIFETIME
 
 from .wechat_helpers import CallbackReceiver
@@ -188,7 +192,8 @@ def test_checkout_creates_the_subscription_and_sends_signed_events_in_order(
     done = client.v1.checkout.sessions.retrieve(session.id, {"expand": ["subscription"]})
     assert done.status == "complete" and done.payment_status == "paid"
     subscription = done.subscription
-    assert subscription.status == "active" and subscription.metadata.to_dict() == {"merchant_id": "42"}
+    assert subscription.status == "active"
+    assert subscription.metadata.to_dict() == {"merchant_id": "42"}
     item = subscription["items"].data[0]
     assert item.price.id == catalog["monthly"].id and item.price.unit_amount == 19900
     assert item.current_period_end == subscription.current_period_end
@@ -388,8 +393,9 @@ def test_webhook_endpoints_filter_and_retry_until_acknowledged(client, receiver,
     server.simulator.set_webhook_url(None)
     url = receiver.url()
     receiver.answer(url, 500, 503)
-    endpoint = client.v1.webhook_endpoints.create({"url": url,
-                                                   "enabled_events": ["customer.subscription.trial_will_end"]})
+    endpoint = client.v1.webhook_endpoints.create(
+        {"url": url, "enabled_events": ["customer.subscription.trial_will_end"]}
+    )
     assert endpoint.secret.startswith("whsec_") and endpoint.status == "enabled"
     assert [e.id for e in client.v1.webhook_endpoints.list().data] == [endpoint.id]
     catalog_product = client.v1.products.create({"name": "Trial"})
