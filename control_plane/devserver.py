@@ -19,6 +19,7 @@ from control_plane import embedded
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PORT = int(os.environ.get("PORT", "8000"))
 WECHAT_SIM_PORT = int(os.environ.get("WECHAT_SIM_PORT", "8001"))
+STRIPE_SIM_PORT = int(os.environ.get("STRIPE_SIM_PORT", "8002"))
 ADMIN_EMAIL = os.environ.get("PLATFORM_ADMIN_EMAIL", "admin@localhost")
 ADMIN_PASSWORD = os.environ.get("PLATFORM_ADMIN_PASSWORD", "admin-8000")
 
@@ -70,12 +71,38 @@ def _start_wechat_simulator(bin_dir: Path) -> subprocess.Popen:
     return process
 
 
+def _start_stripe_simulator(bin_dir: Path) -> subprocess.Popen:
+    """The local Stripe (prices, Checkout, portal, renewals) with the platform's webhook
+    endpoint registered at start, and the three settings production sets for the real
+    Stripe. A key already in the environment is the one the stand-in accepts."""
+    from simulators.stripe import DEFAULT_API_KEY, DEFAULT_WEBHOOK_SECRET
+
+    public_url = f"http://localhost:{STRIPE_SIM_PORT}"
+    api_key = os.environ.setdefault("STRIPE_SECRET_KEY", DEFAULT_API_KEY)
+    webhook_secret = os.environ.setdefault("STRIPE_WEBHOOK_SECRET", DEFAULT_WEBHOOK_SECRET)
+    os.environ.setdefault("STRIPE_API_BASE", public_url)
+    os.environ.update(
+        STRIPE_SIM_API_KEY=api_key,
+        STRIPE_SIM_WEBHOOK_SECRET=webhook_secret,
+        STRIPE_SIM_WEBHOOK_URL=f"http://localhost:{PORT}/billing/stripe/webhook/",
+        STRIPE_SIM_PUBLIC_URL=public_url,
+    )
+    process = _spawn("stripe-simulator", [
+        str(bin_dir / "gunicorn"), "simulators.stripe.server:from_environment()",
+        "--bind", f"127.0.0.1:{STRIPE_SIM_PORT}", "--workers", "1", "--threads", "8",
+        "--log-level", "warning",
+    ])
+    _wait_for(f"{public_url}/_sim/settings")
+    return process
+
+
 def main() -> int:
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("PLATFORM_DOMAIN", f"localhost:{PORT}")
     embedded.ensure_services()
     bin_dir = Path(sys.executable).parent
     simulator = _start_wechat_simulator(bin_dir)
+    stripe_simulator = _start_stripe_simulator(bin_dir)
 
     _manage("migrate_platform", "--no-refill")
     _manage("create_platform_admin", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD)
@@ -84,6 +111,7 @@ def main() -> int:
     beat_schedule = embedded.data_dir() / "celerybeat-schedule"
     children = [
         simulator,
+        stripe_simulator,
         _spawn("web", [
             str(bin_dir / "gunicorn"), "control_plane.wsgi:application",
             "--config", "python:control_plane.gunicorn_conf",
@@ -110,6 +138,8 @@ def main() -> int:
         f"  (a mall's own: http://demo.localhost:{PORT}/api/docs/)\n"
         f"  WeChat simulator:   http://localhost:{WECHAT_SIM_PORT}/_sim/"
         "  (cashier, test users, messages, callbacks)\n"
+        f"  Stripe stand-in:    http://localhost:{STRIPE_SIM_PORT}/_sim/"
+        "  (subscriptions, renew now, invoices, webhook deliveries)\n"
         "  Ctrl-C stops everything.\n",
         flush=True,
     )

@@ -305,7 +305,7 @@ class StripeSimulator:
                 raise no_such(kind, after, "starting_after")
             items = items[ids.index(after) + 1:]
         return {"object": "list", "url": f"/v1/{kind.replace('.', '/')}s",
-                "has_more": len(items) > limit, "data": items[:limit]}
+                "has_more": len(items) > limit, "data": [public(i) for i in items[:limit]]}
 
     def _list_events(self, params: Params) -> dict:
         types = params.strings("types") or params.strings("type")
