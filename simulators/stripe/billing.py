@@ -324,6 +324,12 @@ class Billing:
             raise invalid("The stand-in sells quantity 1.", param="line_items[0][quantity]")
         subscription_data = params.sub("subscription_data")
         trial_end = subscription_data.integer("trial_end")
+        trial_days = subscription_data.integer("trial_period_days", minimum=1)
+        if trial_days is not None:
+            if trial_end is not None:
+                raise invalid("Pass trial_end or trial_period_days, not both.",
+                              param="subscription_data[trial_period_days]")
+            trial_end = now() + trial_days * 86400
         if trial_end is not None and trial_end <= now() + 60:
             raise invalid("subscription_data[trial_end] must be in the future.",
                           param="subscription_data[trial_end]")

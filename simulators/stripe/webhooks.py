@@ -160,6 +160,8 @@ class WebhookDispatcher:
             error = f"{type(exc).__name__}: {exc}"
         acknowledged = status_code is not None and 200 <= status_code < 300
         with self.state.lock:
+            if self.state.get(event_id, "event") is not event:
+                return  # the stand-in was reset while this was on the wire
             self.state.deliveries.setdefault(event_id, []).append({
                 "endpoint": worker.endpoint_id,
                 "url": url,
