@@ -543,3 +543,33 @@ def test_duplicates_bad_parameters_unknown_urls_and_reset(client, server, receiv
     requests.post(f"{server.base_url}/_sim/reset", timeout=5).raise_for_status()
     assert client.v1.customers.list().data == []
     assert server.simulator.config.duplicate_probability == 0.0
+
+
+def test_from_environment_registers_the_platform_endpoint(monkeypatch):
+    """What `make run` starts under gunicorn: the endpoint exists before any API call."""
+    from werkzeug.test import Client as WsgiClient
+
+    from simulators.stripe import from_environment
+
+    monkeypatch.setenv("STRIPE_SIM_PUBLIC_URL", "http://localhost:8002/")
+    monkeypatch.setenv("STRIPE_SIM_API_KEY", "sk_test_from_env")
+    monkeypatch.setenv("STRIPE_SIM_WEBHOOK_URL", "http://localhost:8000/billing/stripe/webhook/")
+    monkeypatch.setenv("STRIPE_SIM_WEBHOOK_SECRET", "whsec_from_env")
+    monkeypatch.setenv("STRIPE_SIM_TIME_SCALE", "0.5")
+    simulator = from_environment()
+    try:
+        wsgi = WsgiClient(simulator)
+        refused = wsgi.get("/v1/webhook_endpoints",
+                           headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"})
+        assert refused.status_code == 401
+        listed = wsgi.get("/v1/webhook_endpoints",
+                          headers={"Authorization": "Bearer sk_test_from_env"}).json["data"]
+        assert [(e["url"], e["enabled_events"]) for e in listed] == [
+            ("http://localhost:8000/billing/stripe/webhook/", ["*"])
+        ]
+        endpoint = simulator.state.get(listed[0]["id"], "webhook_endpoint")
+        assert endpoint["_secret"] == "whsec_from_env"
+        assert simulator.config.public_url == "http://localhost:8002"
+        assert simulator.config.time_scale == 0.5
+    finally:
+        simulator.close()
