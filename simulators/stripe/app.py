@@ -134,7 +134,7 @@ class StripeSimulator:
         b = self.billing
         routes = [
             ("/v1/customers", ["POST"], lambda p: b.create_customer(p), "api"),
-            ("/v1/customers", ["GET"], lambda p: self._list(p, "customer"), "api"),
+            ("/v1/customers", ["GET"], self._list_customers, "api"),
             ("/v1/customers/<id>", ["GET"], lambda p, id: b.find("customer", id), "api"),
             ("/v1/customers/<id>", ["POST"], lambda p, id: b.update_customer(id, p), "api"),
             ("/v1/products", ["POST"], lambda p: b.create_product(p), "api"),
@@ -161,6 +161,7 @@ class StripeSimulator:
              lambda p, id: b.cancel_subscription(id), "api"),
             ("/v1/invoices", ["GET"],
              lambda p: self._list(p, "invoice", b.list_invoices(p)), "api"),
+            ("/v1/invoices/create_preview", ["POST"], lambda p: b.preview_invoice(p), "api"),
             ("/v1/invoices/<id>", ["GET"], lambda p, id: b.find("invoice", id), "api"),
             ("/v1/invoices/<id>/pay", ["POST"],
              lambda p, id: b.pay_invoice(id, p.string("payment_method")), "api"),
@@ -306,6 +307,12 @@ class StripeSimulator:
             items = items[ids.index(after) + 1:]
         return {"object": "list", "url": f"/v1/{kind.replace('.', '/')}s",
                 "has_more": len(items) > limit, "data": [public(i) for i in items[:limit]]}
+
+    def _list_customers(self, params: Params) -> dict:
+        email = params.string("email")
+        customers = [c for c in self.state.of_kind("customer")
+                     if email is None or c["email"] == email]
+        return self._list(params, "customer", customers)
 
     def _list_events(self, params: Params) -> dict:
         types = params.strings("types") or params.strings("type")

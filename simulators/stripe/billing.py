@@ -694,6 +694,43 @@ class Billing:
             invoice["next_payment_attempt"] = None
         return False
 
+    def preview_invoice(self, params: Params) -> dict:
+        """`POST /v1/invoices/create_preview`: what the subscription's next renewal will
+        charge (its price for the next period, deferred prorations, the customer's credit),
+        with no id and nothing stored, as Stripe answers."""
+        subscription = self.find("subscription", params.string("subscription", required=True),
+                                 "subscription")
+        customer_id = params.string("customer")
+        if customer_id and customer_id != subscription["customer"]:
+            raise invalid("The subscription belongs to another customer.", param="customer")
+        if subscription["status"] == "canceled" or subscription["cancel_at_period_end"]:
+            raise invalid("No upcoming invoices for this subscription.",
+                          code="invoice_upcoming_none")
+        price = self.subscription_price(subscription)
+        start = subscription["current_period_end"]
+        end = add_interval(start, price["recurring"]["interval"])
+        lines = [self._line(price["unit_amount"], self._describe(price), price, start, end),
+                 *copy.deepcopy(subscription["_pending_lines"])]
+        total = sum(line["amount"] for line in lines)
+        balance = self.state.objects[subscription["customer"]]["balance"]
+        credit = min(-balance, total) if balance < 0 and total > 0 else 0
+        amount_due = max(total - credit, 0)
+        return {
+            "id": None, "object": "invoice", "customer": subscription["customer"],
+            "subscription": subscription["id"], "livemode": False, "created": now(),
+            "parent": {"type": "subscription_details", "quote_details": None,
+                       "subscription_details": {"subscription": subscription["id"],
+                                                "metadata": dict(subscription["metadata"])}},
+            "status": "draft", "amount_due": amount_due, "amount_paid": 0,
+            "amount_remaining": amount_due, "subtotal": total, "total": total,
+            "starting_balance": balance, "currency": subscription["currency"],
+            "billing_reason": "upcoming", "attempt_count": 0,
+            "next_payment_attempt": start, "period_start": subscription["current_period_start"],
+            "period_end": start, "number": None, "hosted_invoice_url": None,
+            "lines": {"object": "list", "has_more": False, "total_count": len(lines),
+                      "data": lines},
+        }
+
     def list_invoices(self, params: Params) -> list[dict]:
         customer = params.string("customer")
         subscription = params.string("subscription")

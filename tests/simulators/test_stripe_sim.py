@@ -116,6 +116,10 @@ def test_wrong_key_is_refused(server):
 
 def test_customers_products_and_prices(client):
     customer = client.v1.customers.create({"email": "a@example.com", "metadata": {"m": "1"}})
+    client.v1.customers.create({"email": "b@example.com"})
+    assert [c.id for c in client.v1.customers.list({"email": "a@example.com"}).data] == [
+        customer.id
+    ]
     assert customer.id.startswith("cus_") and customer.livemode is False
     updated = client.v1.customers.update(customer.id, {"name": "Alpha", "metadata": {"m": ""}})
     assert updated.name == "Alpha" and updated.metadata.to_dict() == {}
@@ -346,6 +350,10 @@ def test_plan_change_with_proration_and_immediate_cancel(client, catalog, receiv
     assert proration.billing_reason == "subscription_update" and proration.status == "paid"
     assert 29900 - 100 <= proration.amount_paid <= 30000  # nearly a whole period's difference
     assert len(proration.lines.data) == 2 and proration.lines.data[0].amount < 0
+    preview = client.v1.invoices.create_preview({"customer": customer.id,
+                                                 "subscription": subscription.id})
+    assert preview.amount_due == 49900 and preview.billing_reason == "upcoming"
+    assert preview.next_payment_attempt == changed.current_period_end
     quiet = client.v1.subscriptions.update(subscription.id, {
         "items": [{"id": item.id, "price": catalog["monthly"].id}],
         "proration_behavior": "none",
