@@ -17,6 +17,7 @@ STYLE = """
 body{font-family:-apple-system,system-ui,sans-serif;background:#f6f9fc;color:#30313d;margin:0}
 main{max-width:760px;margin:40px auto;background:#fff;padding:28px 32px;border-radius:8px;
 box-shadow:0 2px 8px rgba(0,0,0,.08)}
+main.wide{max-width:1200px}
 h1{font-size:22px}h2{font-size:17px;margin-top:28px}
 label{display:block;margin:10px 0 4px;font-size:14px}
 input,select{padding:8px;font-size:15px;border:1px solid #ccc;border-radius:4px;width:100%;
@@ -34,12 +35,12 @@ form.inline{display:inline}form.inline button{margin:0;padding:4px 10px;font-siz
 """
 
 
-def _page(title: str, body: str) -> str:
+def _page(title: str, body: str, *, wide: bool = False) -> str:
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width,initial-scale=1'>"
         f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
-        f"<body><main>{body}</main></body></html>"
+        f"<body><main{' class=wide' if wide else ''}>{body}</main></body></html>"
     )
 
 
@@ -289,4 +290,4 @@ def index_page(simulator: StripeSimulator) -> str:
         "<h2>Latest events</h2><table><tr><th>Created</th><th>Type</th><th>Id</th>"
         f"<th>Deliveries</th></tr>{event_rows}</table>"
     )
-    return _page("Stripe stand-in", body)
+    return _page("Stripe stand-in", body, wide=True)
