@@ -86,6 +86,8 @@ def _start_stripe_simulator(bin_dir: Path) -> subprocess.Popen:
         STRIPE_SIM_WEBHOOK_SECRET=webhook_secret,
         STRIPE_SIM_WEBHOOK_URL=f"http://localhost:{PORT}/billing/stripe/webhook/",
         STRIPE_SIM_PUBLIC_URL=public_url,
+        # Kept across restarts, like the database that holds the Stripe ids.
+        STRIPE_SIM_STATE_FILE=str(embedded.data_dir() / "stripe-sim" / "state.json"),
     )
     process = _spawn("stripe-simulator", [
         str(bin_dir / "gunicorn"), "simulators.stripe.server:from_environment()",

@@ -28,6 +28,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="multiplies the webhook retry schedule, e.g. 0.001")
     parser.add_argument("--duplicate-probability", type=float, default=0.0,
                         help="chance that an acknowledged event is delivered again")
+    parser.add_argument("--state-file",
+                        help="keep customers, subscriptions … in this JSON file across restarts")
     parser.add_argument("--verbose", action="store_true", help="log every request")
     return parser.parse_args(argv)
 
@@ -42,6 +44,7 @@ def main(argv: list[str] | None = None) -> None:
         public_url=args.public_url.rstrip("/") if args.public_url else None,
         time_scale=args.time_scale,
         duplicate_probability=args.duplicate_probability,
+        state_file=args.state_file,
     )
     server, base_url = serve_in_thread(config, args.host, args.port, quiet=not args.verbose)
     stop = threading.Event()

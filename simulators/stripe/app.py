@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 JSON_TYPE = "application/json; charset=utf-8"
 ALL_EVENTS = ["*"]
+CONFIGURED = "configured at start"
 
 
 def json_response(payload: object, status: int = 200, headers: dict | None = None) -> Response:
@@ -71,12 +72,28 @@ class StripeSimulator:
         self.config = config
         self.initial = dataclasses.replace(config)
         self.state = StripeState()
+        if config.state_file:
+            self.state.load(config.state_file)
         self.webhooks = WebhookDispatcher(config, self.state)
         self.billing = Billing(config, self.state, self.webhooks)
         self._handlers: dict[str, tuple[Callable[..., object], str]] = {}
         self.url_map = Map(self._rules())
         self.configured_endpoint: str | None = None
-        self.set_webhook_url(config.webhook_url)
+        with self.state.lock:
+            self._forget_configured_endpoints()
+            self.set_webhook_url(config.webhook_url)
+
+    def _forget_configured_endpoints(self) -> None:
+        """A restart registers the configured endpoint anew: drop the saved one."""
+        for endpoint in list(self.state.of_kind("webhook_endpoint")):
+            if endpoint.get("description") == CONFIGURED:
+                del self.state.objects[endpoint["id"]]
+
+    def persist(self) -> None:
+        """Save the state after a change, when a state file is configured."""
+        if self.config.state_file:
+            with self.state.lock:
+                self.state.save(self.config.state_file)
 
     def __call__(self, environ: dict, start_response: Callable) -> object:
         return self.dispatch(Request(environ))(environ, start_response)
@@ -99,7 +116,7 @@ class StripeSimulator:
             if url:
                 endpoint = self.billing.create_webhook_endpoint(
                     Params({"url": url, "enabled_events": ALL_EVENTS,
-                            "description": "configured at start"}),
+                            "description": CONFIGURED}),
                     secret=self.config.webhook_secret,
                 )
                 self.configured_endpoint = endpoint["id"]
@@ -113,6 +130,7 @@ class StripeSimulator:
                 setattr(self.config, name, getattr(self.initial, name))
             self.configured_endpoint = None
             self.set_webhook_url(self.config.webhook_url)
+            self.persist()
 
     def signed_event(self, event_id: str, secret: str | None = None) -> tuple[bytes, str]:
         """An event's body and `Stripe-Signature` header, signed now with the configured
@@ -215,7 +233,10 @@ class StripeSimulator:
             return exc.get_response(request.environ)
         handler, family = self._handlers[endpoint]
         serve = {"api": self._serve_api, "page": self._serve_page, "sim": self._serve_sim}[family]
-        return serve(request, handler, values)
+        response = serve(request, handler, values)
+        if request.method != "GET" or family == "api":
+            self.persist()  # a GET of an API object may expire a Checkout session
+        return response
 
     # /v1 -------------------------------------------------------------------------------------
 

@@ -37,3 +37,5 @@ class StripeSimConfig:
     decline_all: bool = False
     webhook_timeout: float = 10.0
     max_attempts: int = 8
+    # Where the state is kept across restarts (`make run`); None keeps it in memory only.
+    state_file: str | None = None

@@ -60,8 +60,8 @@ def serve_in_thread(
 def from_environment() -> StripeSimulator:
     """The WSGI app for gunicorn, configured from the environment: `STRIPE_SIM_PUBLIC_URL`
     (required), and optionally `STRIPE_SIM_API_KEY`, `STRIPE_SIM_WEBHOOK_URL`,
-    `STRIPE_SIM_WEBHOOK_SECRET`, `STRIPE_SIM_TIME_SCALE`. State lives in the process, so
-    run exactly one worker (threads are fine):
+    `STRIPE_SIM_WEBHOOK_SECRET`, `STRIPE_SIM_TIME_SCALE`, `STRIPE_SIM_STATE_FILE` (kept
+    across restarts). State lives in the process, so run exactly one worker (threads are fine):
     `gunicorn -w 1 --threads 8 -b 127.0.0.1:8002 'simulators.stripe.server:from_environment()'`."""
     config = StripeSimConfig(
         api_key=os.environ.get("STRIPE_SIM_API_KEY") or DEFAULT_API_KEY,
@@ -69,5 +69,6 @@ def from_environment() -> StripeSimulator:
         webhook_secret=os.environ.get("STRIPE_SIM_WEBHOOK_SECRET") or DEFAULT_WEBHOOK_SECRET,
         public_url=os.environ["STRIPE_SIM_PUBLIC_URL"].rstrip("/"),
         time_scale=float(os.environ.get("STRIPE_SIM_TIME_SCALE", "1.0")),
+        state_file=os.environ.get("STRIPE_SIM_STATE_FILE") or None,
     )
     return StripeSimulator(config)

@@ -4,11 +4,14 @@ their deliveries, and the idempotency cache."""
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
 import string
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -35,6 +38,26 @@ class StripeState:
         # Idempotency-Key -> {"method", "path", "body", "status", "payload"}
         self.idempotency: dict[str, dict] = {}
         self.invoice_numbers: dict[str, int] = {}
+
+    PERSISTED = ("objects", "cards", "idempotency", "invoice_numbers")
+
+    def save(self, path: str | Path) -> None:
+        """Write what survives a restart (not the delivery log), atomically."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps({name: getattr(self, name) for name in self.PERSISTED}))
+        os.replace(temporary, path)
+
+    def load(self, path: str | Path) -> None:
+        """Read a saved state; a missing or unreadable file starts empty."""
+        try:
+            saved = json.loads(Path(path).read_text())
+        except (OSError, ValueError):
+            return
+        for name in self.PERSISTED:
+            if isinstance(saved.get(name), dict):
+                setattr(self, name, saved[name])
 
     def add(self, obj: dict) -> dict:
         self.objects[obj["id"]] = obj

@@ -581,3 +581,26 @@ def test_from_environment_registers_the_platform_endpoint(monkeypatch):
         assert simulator.config.time_scale == 0.5
     finally:
         simulator.close()
+
+
+def test_a_state_file_keeps_stripe_across_restarts(tmp_path, receiver):
+    """`make run` keeps the ids its database holds valid after a restart."""
+    config = StripeSimConfig(state_file=str(tmp_path / "state.json"),
+                             webhook_url=receiver.url(), **FAST)
+    first, _ = serve_in_thread(config)
+    client = stripe.StripeClient(DEFAULT_API_KEY, base_addresses={"api": first.base_url},
+                                 max_network_retries=0)
+    customer = client.v1.customers.create({"email": "kept@example.com"},
+                                          {"idempotency_key": "customer-1"})
+    first.shutdown()
+    second, _ = serve_in_thread(config)
+    try:
+        client = stripe.StripeClient(DEFAULT_API_KEY, base_addresses={"api": second.base_url},
+                                     max_network_retries=0)
+        assert client.v1.customers.retrieve(customer.id).email == "kept@example.com"
+        again = client.v1.customers.create({"email": "kept@example.com"},
+                                           {"idempotency_key": "customer-1"})
+        assert again.id == customer.id
+        assert len(client.v1.webhook_endpoints.list().data) == 1
+    finally:
+        second.shutdown()
