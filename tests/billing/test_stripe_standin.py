@@ -6,6 +6,8 @@ signatures and settings (the `stripe_settings` fixture), not the billing rules t
 
 from __future__ import annotations
 
+import io
+
 import requests
 import stripe
 from django.test import Client
@@ -85,3 +87,40 @@ def test_checkout_renewal_failure_and_new_card_move_the_mall(
         "invoice.paid", "customer.subscription.updated"
     ]
     assert Merchant.objects.get(pk=merchant.pk).status == MerchantStatus.ACTIVE
+
+
+def test_the_platforms_own_calls_work_against_the_stand_in(
+    make_merchant, stripe_settings, stripe_sim
+):
+    """billing_sync_prices, checkout_start, the plan change task and portal_url, each
+    through the real library, against the stand-in."""
+    from django.core.management import call_command
+
+    from billing import services
+    from billing.models import Plan
+
+    plan = ensure_default_plan()
+    merchant = make_merchant().merchant
+    call_command("billing_sync_prices", stdout=io.StringIO())
+    url = services.checkout_start(merchant=merchant, plan_code=plan.code, interval="month",
+                                  success_url="http://localhost/ok",
+                                  cancel_url="http://localhost/cancel")
+    page = requests.get(url, timeout=5)
+    assert plan.name in page.text
+    assert requests.post(url, data=CARD, allow_redirects=False, timeout=5).status_code == 303
+    deliver_new_events(stripe_sim, seen := set())
+    account = BillingAccount.objects.get(merchant=merchant)
+    assert account.subscription_status in ("trialing", "active")
+    other = Plan.objects.exclude(pk=plan.pk).filter(monthly_price_fen__gt=0).first()
+    assert other is not None, "the seeded plans (Growth, Pro) are there"
+    change = services.plan_change_request(merchant=merchant, plan_code=other.code,
+                                          interval="month", requested_by="owner")
+    services.plan_change_send(change.pk)
+    live = stripe.StripeClient(
+        stripe_settings.STRIPE_SECRET_KEY,
+        base_addresses={"api": stripe_settings.STRIPE_API_BASE},
+    ).v1.subscriptions.retrieve(account.stripe_subscription_id)
+    assert live["items"]["data"][0]["price"]["lookup_key"] == other.stripe_lookup_key("month")
+    assert "customer.subscription.updated" in deliver_new_events(stripe_sim, seen)
+    portal = services.portal_url(merchant=merchant, return_url="http://localhost/billing/")
+    assert "http://localhost/billing/" in requests.get(portal, timeout=5).text
