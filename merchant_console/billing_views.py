@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db import connection
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -35,6 +36,11 @@ def billing(request):
     # Back from Checkout before Stripe's webhook has arrived: the page polls until it has.
     waiting = returned == "success" and not overview.subscribed
     if request.htmx and request.GET.get("part") == "status":
+        if returned == "success" and not waiting:
+            # Confirmed: reload the whole page, so the header shows the new plan too.
+            response = HttpResponse(status=204)
+            response["HX-Refresh"] = "true"
+            return response
         return render(request, "console/_billing_status.html",
                       {"overview": overview, "mall": merchant, "waiting": waiting})
     return render(request, "console/settings_billing.html", {

@@ -37,6 +37,17 @@ def ensure_default_plan() -> Plan:
     return plan
 
 
+def ensure_seeded_plans() -> None:
+    """Starter, Growth and Pro as the billing migrations seed them (transactional tests
+    flush them with every public table)."""
+    import importlib
+
+    from django.apps import apps
+
+    for migration in ("0002_seed_plans", "0003_plan_limits"):
+        importlib.import_module(f"billing.migrations.{migration}").seed(apps, None)
+
+
 def unique_slug(prefix: str = "shop") -> str:
     return f"{prefix}-{next(_slug_numbers)}"
 
