@@ -109,6 +109,8 @@ def main() -> int:
     _manage("migrate_platform", "--no-refill")
     _manage("create_platform_admin", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD)
     _manage("seed_demo")
+    # The plans' Stripe prices, found by lookup key (kept when they exist already).
+    _manage("billing_sync_prices")
 
     beat_schedule = embedded.data_dir() / "celerybeat-schedule"
     children = [
