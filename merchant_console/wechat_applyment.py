@@ -95,7 +95,7 @@ class ApplymentForm(forms.Form):
         rejected = rejected or {}
         for name, label in LABELS.items():
             if name in onboarding.IMAGE_FIELDS:
-                field = forms.ImageField(label=label, required=False)
+                field = forms.FileField(label=label, required=False)  # checked by the service
             elif name == "bank_account_type":
                 field = forms.ChoiceField(label=label, choices=ACCOUNT_CHOICES, required=False)
             else:
@@ -137,8 +137,10 @@ def applyment_page(request):
     form = ApplymentForm(request.POST or None, request.FILES or None, initial=initial,
                          filled=filled, rejected=rejected)
     status = 200
-    if action in ("save", "submit") and editable and form.is_valid():
-        status = _save_and_maybe_submit(request, merchant, form, submit=action == "submit")
+    if action in ("save", "submit") and editable:
+        status = 400
+        if form.is_valid():
+            status = _save_and_maybe_submit(request, merchant, form, submit=action == "submit")
         if status == 302:
             return redirect("console:wechat-pay-application")
     elif action == "refresh" and current is not None:
