@@ -110,6 +110,8 @@ def main() -> int:
         f"  (a mall's own: http://demo.localhost:{PORT}/api/docs/)\n"
         f"  WeChat simulator:   http://localhost:{WECHAT_SIM_PORT}/_sim/"
         "  (cashier, test users, messages, callbacks)\n"
+        f"  WeChat 进件 review:  http://localhost:{WECHAT_SIM_PORT}/_sim/applyments"
+        "  (move the demo owner's application along, sign it)\n"
         "  Ctrl-C stops everything.\n",
         flush=True,
     )

@@ -22,7 +22,7 @@ from werkzeug.wrappers import Request, Response
 
 from . import ids, views
 from .accounts import Directory, SubMerchantSpec, write_credentials_file
-from .applyments import ApplymentService, parse_multipart
+from .applyments import ApplymentService, load_opened, parse_multipart, save_opened
 from .bills import BillService, yuan
 from .callbacks import CallbackDispatcher
 from .config import RUNTIME_SETTINGS, SimulatorConfig
@@ -84,6 +84,11 @@ class WeChatSimulator:
 
     def __init__(self, config: SimulatorConfig):
         self.config = config
+        # Sub-merchants opened by finished applications survive a restart, as WeChat's do.
+        known = {spec.sub_mchid for spec in config.sub_merchants}
+        config.sub_merchants.extend(
+            spec for spec in load_opened(config.state_dir) if spec.sub_mchid not in known
+        )
         self.state = SimulatorState(Directory(config.credentials, config.sub_merchants))
         self.scheduler = Scheduler()
         self.callbacks = CallbackDispatcher(config, self.state, self.scheduler)
@@ -311,6 +316,7 @@ class WeChatSimulator:
             if spec.sub_mchid not in self.state.directory.sub_merchants:
                 self.state.directory.add_sub_merchant(spec)
                 self.config.sub_merchants.append(spec)
+                save_opened(self.config.state_dir, spec)
                 self.publish_credentials()
 
     def _signed(self, status: int, payload: dict | None) -> Response:

@@ -16,8 +16,9 @@ import re
 import secrets
 import string
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from .accounts import SubMerchantSpec
 from .clock import now
@@ -79,6 +80,23 @@ SENSITIVE = (
     ("bank_account_info", "account_name"),
     ("bank_account_info", "account_number"),
 )
+
+
+OPENED_FILE = "applyment_sub_merchants.json"
+
+
+def load_opened(state_dir: Path) -> list[SubMerchantSpec]:
+    """The sub-merchants finished applications opened, kept in the state directory."""
+    path = Path(state_dir) / OPENED_FILE
+    if not path.exists():
+        return []
+    return [SubMerchantSpec(**item) for item in json.loads(path.read_text())]
+
+
+def save_opened(state_dir: Path, spec: SubMerchantSpec) -> None:
+    opened = [s for s in load_opened(state_dir) if s.sub_mchid != spec.sub_mchid] + [spec]
+    (Path(state_dir) / OPENED_FILE).write_text(
+        json.dumps([asdict(s) for s in opened], ensure_ascii=False, indent=1) + "\n")
 
 
 @dataclass

@@ -194,7 +194,8 @@ def dashboard(
         '<p class="card">JSON: <a href="/_sim/credentials">credentials</a> · '
         '<a href="/_sim/users">users</a> · <a href="/_sim/sub-merchants">sub-merchants</a> · '
         '<a href="/_sim/transactions">transactions</a> · <a href="/_sim/messages">messages</a> · '
-        '<a href="/_sim/callbacks">callbacks</a> · <a href="/_sim/settings">settings</a></p>'
+        '<a href="/_sim/callbacks">callbacks</a> · <a href="/_sim/settings">settings</a> · '
+        '<a href="/_sim/applyments">特约商户进件 applyments</a></p>'
     )
     body = links + "".join(
         f"<h2>{escape(title)}</h2>{_table(list(reversed(rows[-50:])), columns)}"

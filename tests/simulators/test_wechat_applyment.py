@@ -12,9 +12,33 @@ import pytest
 import requests
 from wechatpayv3.type import RequestType
 
+from simulators.wechat import SimulatorConfig, serve_in_thread
+from simulators.wechat.clients import wechatpay_client
+
+from .conftest import FAST
 from .wechat_helpers import unique
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@pytest.fixture(scope="module")
+def own_sim(tmp_path_factory):
+    """A simulator of its own: finished applications add sub-merchants to the state
+    directory, which the session simulator's other tests count."""
+    state_dir = tmp_path_factory.mktemp("wechat-sim-applyment")
+    server, _ = serve_in_thread(SimulatorConfig.load_or_create(state_dir, **FAST))
+    yield server, state_dir
+    server.shutdown()
+
+
+@pytest.fixture
+def sim(own_sim):
+    return own_sim[0]
+
+
+@pytest.fixture
+def wxpay(own_sim):
+    return wechatpay_client(own_sim[1], own_sim[0].base_url)
 
 
 @pytest.fixture
@@ -136,6 +160,17 @@ def test_full_cycle_rejected_resubmitted_signed_finished(wxpay, sim, image):
     assert sub_mchid
     code, _ = wxpay.profitsharing_config_query(sub_mchid=sub_mchid)
     assert code == 200
+
+
+def test_opened_sub_merchants_survive_a_restart(wxpay, sim, own_sim, image):
+    code, answer = submit(wxpay, application(upload(wxpay, image)))
+    move(sim, answer["applyment_id"], "TO_BE_SIGNED")
+    sub_mchid = move(sim, answer["applyment_id"], "FINISHED")["sub_mchid"]
+    restarted, _ = serve_in_thread(SimulatorConfig.load_or_create(own_sim[1], **FAST))
+    try:
+        assert sub_mchid in restarted.simulator.state.directory.sub_merchants
+    finally:
+        restarted.shutdown()
 
 
 def test_a_sensitive_field_in_clear_is_refused(wxpay, sim, image):
