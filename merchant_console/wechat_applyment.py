@@ -67,7 +67,7 @@ HELP = {
     "store_address_code": _("The 6-digit area code of the store's city, e.g. 440300."),
 }
 SECTIONS = [
-    (_("Subject"), ["subject_type", "license_number", "merchant_name", "legal_person",
+    (_("Legal subject"), ["subject_type", "license_number", "merchant_name", "legal_person",
                     "license_copy"]),
     (_("Legal person"), ["id_card_name", "id_card_number", "id_card_valid_from",
                          "id_card_valid_until", "id_card_copy", "id_card_national"]),
