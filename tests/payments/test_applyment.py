@@ -279,3 +279,28 @@ def test_only_the_owner_sees_the_page(mall_client, mall, wechat_settings):
 def test_owner_sees_the_page_and_the_link(owner, mall, wechat_settings):
     assert owner.get(URL).status_code == 200
     assert URL in owner.get("/console/wechat-pay/").content.decode()
+
+
+def test_platform_admin_lists_applications_waiting_without_sensitive_data(
+        mall, sim, wechat_settings):
+    from django.test import Client
+
+    applyment = applied(mall, sim)
+    connection.set_schema_to_public()
+    admin = get_user_model().objects.create_superuser(
+        username="root@platform.example.com", email="root@platform.example.com",
+        password=OWNER_PASSWORD)
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(admin)
+    waiting = client.get("/admin/tenants/wechatapplyment/?waiting=wechat")
+    assert waiting.status_code == 200
+    assert applyment.business_code in waiting.content.decode()
+    finished = client.get("/admin/tenants/wechatapplyment/?state__exact=finished")
+    assert applyment.business_code not in finished.content.decode()
+    detail = client.get(f"/admin/tenants/wechatapplyment/{applyment.pk}/change/")
+    html = detail.content.decode()
+    assert detail.status_code == 200 and applyment.business_code in html
+    for secret in SECRETS:
+        assert secret not in html
+    assert applyment.data_encrypted not in html
+    connection.set_tenant(mall)
