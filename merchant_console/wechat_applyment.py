@@ -124,8 +124,9 @@ def _qr_svg(text: str) -> str:
 def applyment_page(request):
     merchant = merchant_current()
     current = onboarding.applyment_of_merchant(merchant)
-    editable = current is None or current.state in (
-        onboarding.EDITABLE | {ApplymentState.FINISHED, ApplymentState.CANCELED})
+    # A finished application is the mall's record; a cancelled one may be started again.
+    editable = current is None or current.state in (onboarding.EDITABLE | {
+        ApplymentState.CANCELED})
     rejected = onboarding.rejected_fields(current) if current else {}
     initial = {}
     if current is not None and current.state in onboarding.EDITABLE:

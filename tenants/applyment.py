@@ -247,23 +247,19 @@ def applyment_save(
                 errors[name] = [problem]
     if errors:
         raise ApplymentInvalid(fields=errors)
-    current = applyment_of_merchant(merchant)
-    if current is not None and current.state not in EDITABLE | {S.FINISHED, S.CANCELED}:
-        raise ApplymentLocked()
+    _check_editable(applyment_of_merchant(merchant))
     media = {name: _upload_image(name, upload) for name, upload in images.items()
              if name in IMAGE_FIELDS}
     with transaction.atomic():
         Merchant.objects.select_for_update().only("pk").get(pk=merchant.pk)
-        applyment = WeChatApplyment.objects.select_for_update().filter(merchant=merchant).exclude(
-            state__in=[S.FINISHED, S.CANCELED]).first()
-        if applyment is None:
+        applyment = _check_editable(
+            WeChatApplyment.objects.select_for_update().filter(merchant=merchant).first())
+        if applyment is None or applyment.state == S.CANCELED:
             applyment = WeChatApplyment.objects.create(
                 merchant=merchant, business_code=_business_code(merchant),
             )
             APPLYMENT_MACHINE.record_creation(applyment, actor=actor, reason="draft started",
                                               reference=applyment.business_code)
-        elif applyment.state not in EDITABLE:
-            raise ApplymentLocked()
         data = {**_data(applyment), **values}
         changed = set(values) | set(media)
         applyment.data_encrypted = secret_encrypt(json.dumps(data, ensure_ascii=False))
@@ -277,6 +273,16 @@ def applyment_save(
             applyment.refilled_fields = sorted(set(applyment.refilled_fields) | changed)
         applyment.save()
     return applyment
+
+
+def _check_editable(latest: WeChatApplyment | None) -> WeChatApplyment | None:
+    """The mall's latest application may be edited as a draft or after a rejection; after
+    a cancellation a new one starts; a finished one is the mall's record."""
+    if latest is not None and latest.state == S.FINISHED:
+        raise ApplymentLocked("The application is finished: WeChat opened the sub-merchant.")
+    if latest is not None and latest.state not in EDITABLE | {S.CANCELED}:
+        raise ApplymentLocked()
+    return latest
 
 
 def _business_code(merchant: Merchant) -> str:
@@ -363,6 +369,9 @@ def applyment_submit(*, applyment: WeChatApplyment, actor: Actor) -> WeChatApply
     try:
         body = _parse(answer)
     except wechatpay_gateway.WeChatPayError as exc:
+        recovered = _already_with_wechat(applyment, exc, actor)
+        if recovered is not None:
+            return recovered
         field = _our_field(_error_field(answer))
         message = f"WeChat refused the application: {exc.message}"
         raise ApplymentRefused(message, fields={field: [exc.message]} if field else {}) from exc
@@ -377,6 +386,31 @@ def applyment_submit(*, applyment: WeChatApplyment, actor: Actor) -> WeChatApply
                      "state_message": "", "audit_detail": [], "refilled_fields": [],
                      "sign_url": "", "legal_validation_url": "", "last_error": ""},
         )
+
+
+def _already_with_wechat(applyment: WeChatApplyment, error, actor: Actor):
+    """A submission WeChat refuses because the business code is in use and not rejected
+    means WeChat already has this very submission (an earlier answer was lost: a timeout, a
+    crash before recording it). Record it as submitted and catch up with WeChat's state,
+    instead of leaving the application stuck as a draft that can never be sent."""
+    if error.wechat_code != "INVALID_REQUEST":
+        return None
+    try:
+        body = _parse(_call(lambda c: c.applyment_query(business_code=applyment.business_code)))
+    except (DomainError, *_NETWORK_ERRORS):
+        return None
+    if _FROM_WECHAT.get(body.get("applyment_state", "")) in (None, S.REJECTED, S.CANCELED):
+        return None
+    with transaction.atomic():
+        APPLYMENT_MACHINE.transition(
+            pk=applyment.pk, to_status=S.AUDITING, actor=actor,
+            reason="already submitted: WeChat had it", expected_from=frozenset(EDITABLE),
+            reference=str(body.get("applyment_id", "")),
+            changes={"applyment_id": body.get("applyment_id"), "submitted_at": timezone.now(),
+                     "state_message": "", "audit_detail": [], "refilled_fields": [],
+                     "last_error": ""},
+        )
+    return applyment_refresh(applyment=applyment, actor=actor)
 
 
 def _error_field(answer: tuple[int, str]) -> str:
@@ -475,6 +509,7 @@ def applyment_refresh(*, applyment: WeChatApplyment, actor: Actor) -> WeChatAppl
     applyment.refresh_from_db()
     if applyment.state not in APPLYMENT_OPEN_STATES:
         return applyment
+    asked_at = timezone.now()
     try:
         answer = _call(
             lambda c: c.applyment_query(business_code=applyment.business_code))
@@ -502,7 +537,12 @@ def applyment_refresh(*, applyment: WeChatApplyment, actor: Actor) -> WeChatAppl
         changes["refilled_fields"] = []
     with transaction.atomic():
         locked = WeChatApplyment.objects.select_for_update().get(pk=applyment.pk)
-        if locked.state == state or locked.state not in APPLYMENT_OPEN_STATES:
+        if locked.state not in APPLYMENT_OPEN_STATES or (
+                locked.submitted_at and locked.submitted_at > asked_at):
+            # Another refresh recorded it meanwhile (a FINISHED seen twice binds once), or
+            # the owner resubmitted after this answer was given: it is stale.
+            return locked
+        if locked.state == state:
             for name, value in changes.items():
                 setattr(locked, name, value)
             locked.save(update_fields=[*changes, "updated_at"])

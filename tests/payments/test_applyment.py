@@ -304,3 +304,34 @@ def test_platform_admin_lists_applications_waiting_without_sensitive_data(
         assert secret not in html
     assert applyment.data_encrypted not in html
     connection.set_tenant(mall)
+
+
+def test_a_submission_whose_answer_was_lost_is_recorded_not_stuck(mall, sim, wechat_settings):
+    import copy
+
+    saved = onboarding.applyment_save(
+        merchant=mall, actor=Actor.system(), subject_type=APPLICATION["subject_type"],
+        merchant_shortname=APPLICATION["merchant_shortname"],
+        values={k: v for k, v in APPLICATION.items() if k in onboarding.TEXT_FIELDS},
+        images=pictures())
+    # WeChat received the first submission, but the platform never recorded the answer.
+    payload = onboarding._payload(saved, onboarding._data(saved))
+    code, _ = onboarding._call(lambda c: c.applyment_submit(**copy.deepcopy(payload)))
+    assert code == 200
+    applyment = onboarding.applyment_submit(applyment=saved, actor=Actor.system())
+    assert applyment.state == ApplymentState.AUDITING
+    assert applyment.applyment_id == sim.simulator.applyments.by_code[
+        saved.business_code].applyment_id
+
+
+def test_a_finished_application_is_not_edited(owner, mall, sim, wechat_settings):
+    applyment = applied(mall, sim)
+    finish(sim, applyment)
+    onboarding.applyment_refresh(applyment=applyment, actor=Actor.system())
+    response = owner.post(URL, {**APPLICATION, "action": "save"})
+    assert response.status_code == 409
+    assert WeChatApplyment.objects.filter(merchant=mall).count() == 1
+    with pytest.raises(onboarding.ApplymentLocked):
+        onboarding.applyment_save(merchant=mall, actor=Actor.system(),
+                                  subject_type=APPLICATION["subject_type"],
+                                  merchant_shortname="x", values={})
