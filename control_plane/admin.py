@@ -16,12 +16,15 @@ from control_plane import billing_admin  # noqa: F401 - registers the billing mo
 from core.actors import Actor
 from core.errors import DomainError
 from storefront.distribution.compliance import open_alerts_of_every_mall
-from tenants import services, wechat_binding
+from tenants import applyment, services, wechat_binding
 from tenants.models import (
+    APPLYMENT_OPEN_STATES,
     Domain,
     Merchant,
     MerchantStatusChange,
     SpareSchema,
+    WeChatApplyment,
+    WeChatApplymentStatusChange,
     WeChatBinding,
     WeChatBindingStatusChange,
 )
@@ -204,6 +207,83 @@ class WeChatBindingAdmin(admin.ModelAdmin):
     def reject(self, request, queryset):
         return self._review(request, queryset, service=wechat_binding.binding_reject,
                             verb="rejected", reason_required=True)
+
+
+class ApplymentChangeInline(HistoryInline):
+    model = WeChatApplymentStatusChange
+    fk_name = "applyment"
+
+
+class ApplymentWaitingFilter(admin.SimpleListFilter):
+    title = "waiting"
+    parameter_name = "waiting"
+
+    def lookups(self, request, model_admin):
+        return [("wechat", "Waiting on WeChat or the signature"),
+                ("flagged", "Flagged for a platform admin")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "wechat":
+            return queryset.filter(state__in=APPLYMENT_OPEN_STATES)
+        if self.value() == "flagged":
+            return queryset.exclude(flagged_reason="")
+        return queryset
+
+
+@admin.register(WeChatApplyment)
+class WeChatApplymentAdmin(admin.ModelAdmin):
+    """Malls' applications for a WeChat Pay sub-merchant. Read-only, and without the
+    applicant's data (ID numbers, bank account: encrypted, never shown): states, WeChat's
+    messages and reasons, the resulting sub-merchant and whether it was bound. A finished
+    application whose number another mall holds is flagged here; after resolving it (say,
+    revoking the other binding), "bind" tries again."""
+
+    list_display = ["business_code", "merchant", "state", "merchant_shortname", "sub_mchid",
+                    "bound_at", "flagged", "submitted_at", "last_queried_at", "updated_at"]
+    list_filter = [ApplymentWaitingFilter, "state", "subject_type"]
+    search_fields = ["business_code", "applyment_id", "sub_mchid", "merchant__slug"]
+    fields = ["merchant", "business_code", "applyment_id", "state", "state_message",
+              "audit_detail", "subject_type", "merchant_shortname", "filled_fields",
+              "sign_url", "sub_mchid", "bound_at", "flagged_reason", "last_error",
+              "submitted_at", "finished_at", "last_queried_at", "created_at", "updated_at"]
+    readonly_fields = fields
+    inlines = [ApplymentChangeInline]
+    actions = ["refresh", "bind"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("merchant")
+
+    def has_add_permission(self, request):
+        return False  # the mall's owner applies in the console
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(boolean=True, description="Flagged")
+    def flagged(self, obj):
+        return bool(obj.flagged_reason)
+
+    def _each(self, request, queryset, call, verb):
+        done = 0
+        for item in queryset.order_by("pk"):
+            try:
+                call(item)
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"{item}: {exc.message}", messages.ERROR)
+        if done:
+            self.message_user(request, f"{done} application(s) {verb}.", messages.SUCCESS)
+
+    @admin.action(description="Check the selected applications with WeChat now")
+    def refresh(self, request, queryset):
+        actor = Actor.platform_admin(request.user.pk)
+        self._each(request, queryset, lambda a: applyment.applyment_refresh(
+            applyment=a, actor=actor), "checked")
+
+    @admin.action(description="Bind finished sub-merchants to their malls (after a conflict)")
+    def bind(self, request, queryset):
+        self._each(request, queryset, lambda a: applyment.applyment_bind_retry(applyment=a),
+                   "bound (or still flagged)")
 
 
 @admin.register(SpareSchema)

@@ -144,6 +144,8 @@ def main() -> int:
         "  (cashier, test users, messages, callbacks)\n"
         f"  Stripe stand-in:    http://localhost:{STRIPE_SIM_PORT}/_sim/"
         "  (subscriptions, renew now, invoices, webhook deliveries)\n"
+        f"  WeChat 进件 review:  http://localhost:{WECHAT_SIM_PORT}/_sim/applyments"
+        "  (move the demo owner's application along, sign it)\n"
         "  Ctrl-C stops everything.\n",
         flush=True,
     )

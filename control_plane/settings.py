@@ -177,6 +177,13 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 55},
         "tenant_schemas": ["public"],
     },
+    # WeChat Pay applications (特约商户进件) under review or waiting to be signed.
+    "follow-applyments": {
+        "task": "tenants.tasks.follow_applyments",
+        "schedule": 120.0,
+        "options": {"expires": 110},
+        "tenant_schemas": ["public"],
+    },
     # Side effects a broker outage held back in the outbox (core.outbox), in every mall and
     # in public.
     "outbox-relay": {

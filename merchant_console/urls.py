@@ -14,6 +14,7 @@ from merchant_console import (
     staff_views,
     support_views,
     views,
+    wechat_applyment,
     wechat_pay,
 )
 
@@ -43,6 +44,8 @@ urlpatterns = [
         name="after-sales-decide",
     ),
     path("wechat-pay/", wechat_pay.wechat_pay_page, name="wechat-pay"),
+    path("wechat-pay/application/", wechat_applyment.applyment_page,
+         name="wechat-pay-application"),
     path("payments/alerts/", payments_views.payment_alerts, name="payment-alerts"),
     path("sign-in-locks/", sign_in_locks.sign_in_locks, name="sign-in-locks"),
     path("finance/", finance_views.ledger, name="finance"),

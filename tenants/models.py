@@ -167,3 +167,89 @@ class WeChatBindingStatusChange(StateChange):
 
     class Meta(StateChange.Meta):
         ordering = ["-created_at", "-id"]
+
+
+class ApplymentState(models.TextChoices):
+    """A 特约商户进件 application: our draft, then WeChat's states (APPLYMENT_STATE_…)."""
+
+    DRAFT = "draft", "Draft"
+    AUDITING = "auditing", "Under review"
+    REJECTED = "rejected", "Rejected"
+    TO_BE_CONFIRMED = "to_be_confirmed", "To be confirmed"
+    TO_BE_SIGNED = "to_be_signed", "To be signed"
+    SIGNING = "signing", "Signing"
+    FINISHED = "finished", "Finished"
+    CANCELED = "canceled", "Cancelled"
+
+
+# Applications WeChat is still working on: the beat task and the admin's "waiting" filter.
+APPLYMENT_OPEN_STATES = (
+    ApplymentState.AUDITING, ApplymentState.TO_BE_CONFIRMED, ApplymentState.TO_BE_SIGNED,
+    ApplymentState.SIGNING,
+)
+
+
+class WeChatApplyment(models.Model):
+    """A mall's application to open a WeChat Pay sub-merchant under the platform (特约商户
+    进件). Its `FINISHED` answer carries the sub-merchant number, which is then bound to the
+    mall without review: WeChat opened that account for this application.
+
+    The applicant's data (ID numbers, bank account, contact) is one Fernet token
+    (tenants.secrets) and is never shown back; `filled_fields` only says which fields hold
+    a value. Pictures are uploaded to WeChat and only their media ids are kept.
+    """
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="applyments")
+    business_code = models.CharField(max_length=64, unique=True)
+    applyment_id = models.BigIntegerField(null=True, blank=True, unique=True)
+    state = models.CharField(max_length=20, choices=ApplymentState.choices,
+                             default=ApplymentState.DRAFT)
+    subject_type = models.CharField(max_length=32, blank=True)
+    merchant_shortname = models.CharField(max_length=64, blank=True)
+    data_encrypted = models.TextField(blank=True)
+    filled_fields = models.JSONField(default=list, blank=True)
+    media_ids = models.JSONField(default=dict, blank=True)
+    # Fields re-entered since WeChat's last rejection: a resubmission needs each rejected one.
+    refilled_fields = models.JSONField(default=list, blank=True)
+    state_message = models.CharField(max_length=300, blank=True)
+    audit_detail = models.JSONField(default=list, blank=True)
+    sign_url = models.URLField(max_length=500, blank=True)
+    legal_validation_url = models.URLField(max_length=500, blank=True)
+    sub_mchid = models.CharField(max_length=16, blank=True)
+    bound_at = models.DateTimeField(null=True, blank=True)
+    # Why the finished sub-merchant could not be bound (another mall holds it approved).
+    flagged_reason = models.CharField(max_length=300, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_queried_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One application in progress per mall; a finished or cancelled one stays as record.
+            models.UniqueConstraint(
+                fields=["merchant"],
+                condition=~models.Q(state__in=["finished", "canceled"]),
+                name="tenants_applyment_one_open_per_merchant",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.business_code} ({self.state})"
+
+
+class WeChatApplymentStatusChange(StateChange):
+    """Append-only history of an application: the owner's submissions, WeChat's answers as
+    the platform saw them (actor WeChat Pay), the binding of the finished sub-merchant."""
+
+    applyment = models.ForeignKey(
+        WeChatApplyment, on_delete=models.PROTECT, related_name="status_changes"
+    )
+    from_status = models.CharField(max_length=20, choices=ApplymentState.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=ApplymentState.choices)
+
+    class Meta(StateChange.Meta):
+        ordering = ["-created_at", "-id"]

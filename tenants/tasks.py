@@ -34,3 +34,12 @@ def send_owner_welcome(merchant_id: int, owner_id: int) -> str:
         recipient_list=[owner.email],
     )
     return owner.email
+
+
+@shared_task(ignore_result=True)
+def follow_applyments() -> int:
+    """Follow every WeChat Pay application WeChat is still reviewing or waiting to have
+    signed (tenants.applyment); idempotent, so overlapping runs change nothing more."""
+    from tenants.applyment import applyments_follow
+
+    return applyments_follow()

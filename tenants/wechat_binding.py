@@ -237,3 +237,56 @@ def binding_for_schema(schema_name: str) -> WeChatBinding | None:
         .filter(merchant__schema_name=schema_name, status=BindingStatus.APPROVED)
         .first()
     )
+
+
+def binding_from_applyment(
+    *, merchant: Merchant, sub_mchid: str, sub_appid: str, miniprogram_appid: str,
+    applyment_id: int, profit_sharing_max_ratio_bp: int | None = None,
+) -> WeChatBinding:
+    """Bind the sub-merchant WeChat opened for this mall's own application, approved at
+    once by the system: the finished application is the proof of ownership a typed number
+    cannot give. It replaces any claim the owner typed. Binding the same number again
+    changes nothing. A number another mall holds approved is refused (BindingTaken) and
+    nothing changes; the caller flags the application for a platform admin.
+
+    Runs inside the caller's transaction (the application's row is locked there)."""
+    actor = Actor.system()
+    reason = f"WeChat Pay opened it for applyment {applyment_id} (特约商户进件)"
+    reference = str(applyment_id)
+    identity = {"sub_mchid": sub_mchid, "sub_appid": sub_appid,
+                "miniprogram_appid": miniprogram_appid}
+    Merchant.objects.select_for_update().only("pk").get(pk=merchant.pk)
+    binding = WeChatBinding.objects.select_for_update().filter(merchant=merchant).first()
+    if binding is not None and binding.status == BindingStatus.APPROVED and all(
+        getattr(binding, name) == value for name, value in identity.items()
+    ):
+        return binding
+    if WeChatBinding.objects.filter(sub_mchid=sub_mchid, status=BindingStatus.APPROVED).exclude(
+        merchant=merchant
+    ).exists():
+        raise BindingTaken(fields={"sub_mchid": [BindingTaken.default_message]})
+    values = {**identity, "verified_at": timezone.now(), "last_error": "",
+              "profit_sharing_max_ratio_bp": profit_sharing_max_ratio_bp}
+    if binding is None:
+        binding = WeChatBinding.objects.create(
+            merchant=merchant, status=BindingStatus.PENDING, **values
+        )
+        BINDING_MACHINE.record_creation(binding, actor=actor, reason=reason, reference=reference)
+    elif binding.status != BindingStatus.PENDING:
+        # approved (another number) or rejected -> pending: the history shows the claim change.
+        binding = BINDING_MACHINE.transition(
+            pk=binding.pk, to_status=BindingStatus.PENDING, actor=actor, reason=reason,
+            reference=reference, changes=values,
+        )
+    else:
+        for name, value in values.items():
+            setattr(binding, name, value)
+        binding.save(update_fields=[*values, "updated_at"])
+    try:
+        with transaction.atomic():
+            return BINDING_MACHINE.transition(
+                pk=binding.pk, to_status=BindingStatus.APPROVED, actor=actor, reason=reason,
+                reference=reference, expected_from=frozenset({BindingStatus.PENDING}),
+            )
+    except IntegrityError as exc:  # another mall's claim approved at the same moment
+        raise BindingTaken(fields={"sub_mchid": [BindingTaken.default_message]}) from exc

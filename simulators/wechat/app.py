@@ -22,6 +22,7 @@ from werkzeug.wrappers import Request, Response
 
 from . import ids, views
 from .accounts import Directory, SubMerchantSpec, write_credentials_file
+from .applyments import ApplymentService, load_opened, parse_multipart, save_opened
 from .bills import BillService, yuan
 from .callbacks import CallbackDispatcher
 from .config import RUNTIME_SETTINGS, SimulatorConfig
@@ -83,6 +84,11 @@ class WeChatSimulator:
 
     def __init__(self, config: SimulatorConfig):
         self.config = config
+        # Sub-merchants opened by finished applications survive a restart, as WeChat's do.
+        known = {spec.sub_mchid for spec in config.sub_merchants}
+        config.sub_merchants.extend(
+            spec for spec in load_opened(config.state_dir) if spec.sub_mchid not in known
+        )
         self.state = SimulatorState(Directory(config.credentials, config.sub_merchants))
         self.scheduler = Scheduler()
         self.callbacks = CallbackDispatcher(config, self.state, self.scheduler)
@@ -94,6 +100,7 @@ class WeChatSimulator:
         )
         self.transfers = TransferService(config, self.state, self.scheduler, self.callbacks)
         self.oauth = OAuthService(self.state)
+        self.applyments = ApplymentService(config, self.state, self._open_sub_merchant)
         self.messages = MessageService(self.state)
         self._handlers: dict[str, tuple[Callable[..., object], str]] = {}
         self.url_map = Map(self._rules())
@@ -178,6 +185,20 @@ class WeChatSimulator:
                 self._unsplit_amount,
                 "v3",
             ),
+            ("/v3/merchant/media/upload", ["POST"], self._media_upload, "v3upload"),
+            ("/v3/applyment4sub/applyment/", ["POST"], self._submit_applyment, "v3"),
+            (
+                "/v3/applyment4sub/applyment/business_code/<business_code>",
+                ["GET"],
+                self._query_applyment_by_code,
+                "v3",
+            ),
+            (
+                "/v3/applyment4sub/applyment/applyment_id/<applyment_id>",
+                ["GET"],
+                self._query_applyment_by_id,
+                "v3",
+            ),
             (TRANSFERS, ["POST"], self._create_transfer, "v3"),
             (f"{TRANSFERS}/out-bill-no/<out_bill_no>", ["GET"], self._query_transfer, "v3"),
             (
@@ -195,6 +216,7 @@ class WeChatSimulator:
             # Pages a shopper or payee sees
             ("/_sim/cashier/<prepay_id>", ["GET", "POST"], self._cashier, "page"),
             ("/_sim/transfer/<transfer_bill_no>", ["GET"], self._transfer_page, "page"),
+            ("/_sim/applyments/<applyment_id>/sign", ["GET", "POST"], self._sign_page, "page"),
             ("/_sim/", ["GET"], self._dashboard, "page"),
             ("/_sim/logout", ["GET"], self._logout, "page"),
             ("/_sim/avatar/<user_key>.svg", ["GET"], self._avatar, "page"),
@@ -212,6 +234,8 @@ class WeChatSimulator:
             ("/_sim/users", ["GET"], self._sim_users, "sim"),
             ("/_sim/sub-merchants", ["GET", "POST"], self._sim_sub_merchants, "sim"),
             ("/_sim/settings", ["GET", "POST"], self._sim_settings, "sim"),
+            ("/_sim/applyments", ["GET"], self._sim_applyments, "sim"),
+            ("/_sim/applyments/<applyment_id>/state", ["POST"], self._sim_applyment_state, "sim"),
             ("/_sim/messages", ["GET"], self._sim_messages, "sim"),
             ("/_sim/transactions", ["GET"], self._sim_transactions, "sim"),
             ("/_sim/callbacks", ["GET"], self._sim_callbacks, "sim"),
@@ -240,6 +264,7 @@ class WeChatSimulator:
         handler, family = self._handlers[endpoint]
         serve = {
             "v3": self._serve_v3,
+            "v3upload": self._serve_v3_upload,
             "wechat": self._serve_wechat,
             "page": self._serve_page,
             "sim": self._serve_sim,
@@ -266,6 +291,33 @@ class WeChatSimulator:
         if result is None:
             return self._signed(204, None)
         return self._signed(200, result)
+
+    def _serve_v3_upload(self, request: Request, handler: Callable, values: dict) -> Response:
+        """Media uploads are signed over the `meta` part alone, not the multipart body."""
+        try:
+            meta, store = handler(request, **values)
+            verify_request(
+                self.config.credentials,
+                request.method,
+                request_target(request.environ),
+                request.headers.get("Authorization", ""),
+                meta,
+            )
+            return self._signed(200, store())
+        except ApiError as error:
+            return self._signed(error.status, error.body())
+        except Exception:
+            log.exception("unexpected error in %s %s", request.method, request.path)
+            return self._signed(500, {"code": "SYSTEM_ERROR", "message": "系统错误"})
+
+    def _open_sub_merchant(self, spec: SubMerchantSpec) -> None:
+        """A FINISHED application's sub-merchant: payments and profit sharing know it."""
+        with self.state.lock:
+            if spec.sub_mchid not in self.state.directory.sub_merchants:
+                self.state.directory.add_sub_merchant(spec)
+                self.config.sub_merchants.append(spec)
+                save_opened(self.config.state_dir, spec)
+                self.publish_credentials()
 
     def _signed(self, status: int, payload: dict | None) -> Response:
         body = (
@@ -373,6 +425,20 @@ class WeChatSimulator:
 
     def _unsplit_amount(self, request: Request, transaction_id: str) -> dict:
         return self.profitsharing.amounts(transaction_id)
+
+    def _media_upload(self, request: Request) -> tuple:
+        return self.applyments.upload(parse_multipart(request.get_data()))
+
+    def _submit_applyment(self, request: Request) -> dict:
+        return self.applyments.submit(
+            self._json_body(request), request.headers.get("Wechatpay-Serial")
+        )
+
+    def _query_applyment_by_code(self, request: Request, business_code: str) -> dict:
+        return self.applyments.query(business_code=business_code)
+
+    def _query_applyment_by_id(self, request: Request, applyment_id: str) -> dict:
+        return self.applyments.query(applyment_id=applyment_id)
 
     def _create_transfer(self, request: Request) -> dict:
         return self.transfers.create(
@@ -525,6 +591,15 @@ class WeChatSimulator:
             callbacks = list(self.state.callback_log)
         return html_response(views.dashboard(transactions, refunds, transfers, messages, callbacks))
 
+    def _sign_page(self, request: Request, applyment_id: str) -> Response:
+        applyment = self.applyments.find(applyment_id)
+        if request.method == "POST":
+            result = self.applyments.sign(applyment_id)
+            return html_response(views.message_page(
+                "签约成功", f"特约商户号 {result['sub_mchid']} 已开通，可以收款了。"))
+        return html_response(views.sign_page(self.applyments.resource(applyment),
+                                             applyment.body, request.path))
+
     def _logout(self, request: Request) -> Response:
         response = html_response(views.message_page("已退出", "下次授权将重新选择测试用户。"))
         response.delete_cookie(USER_COOKIE)
@@ -627,6 +702,25 @@ class WeChatSimulator:
                 raise param_error(f"/{name}", f"应在 {low} 与 {high or '∞'} 之间")
             updates[name] = float(value)
         return updates
+
+    def _sim_applyments(self, request: Request) -> list[dict] | Response:
+        applyments = self.applyments.all()
+        if request.args.get("format") == "json":
+            return applyments
+        return html_response(views.applyments_page(applyments))
+
+    def _sim_applyment_state(self, request: Request, applyment_id: str) -> dict | Response:
+        if _is_form(request):
+            reason = request.form.get("reason", "").strip()
+            reasons = [{"field": request.form.get("field", ""),
+                        "field_name": request.form.get("field_name", ""),
+                        "reject_reason": reason}] if reason else None
+            self.applyments.move(applyment_id, request.form.get("state", ""), reasons)
+            return redirect("/_sim/applyments")
+        body = Fields(self._json_body(request))
+        return self.applyments.move(
+            applyment_id, body.text("state"), body.array("reasons", required=False)
+        )
 
     def _sim_messages(self, request: Request) -> list[dict]:
         return self.messages.all()

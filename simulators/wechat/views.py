@@ -194,7 +194,8 @@ def dashboard(
         '<p class="card">JSON: <a href="/_sim/credentials">credentials</a> · '
         '<a href="/_sim/users">users</a> · <a href="/_sim/sub-merchants">sub-merchants</a> · '
         '<a href="/_sim/transactions">transactions</a> · <a href="/_sim/messages">messages</a> · '
-        '<a href="/_sim/callbacks">callbacks</a> · <a href="/_sim/settings">settings</a></p>'
+        '<a href="/_sim/callbacks">callbacks</a> · <a href="/_sim/settings">settings</a> · '
+        '<a href="/_sim/applyments">特约商户进件 applyments</a></p>'
     )
     body = links + "".join(
         f"<h2>{escape(title)}</h2>{_table(list(reversed(rows[-50:])), columns)}"
@@ -211,3 +212,63 @@ def avatar_svg(user: SimUser) -> str:
         '<text x="66" y="86" font-size="64" text-anchor="middle" fill="#fff" '
         f'font-family="sans-serif">{escape(user.key[0].upper())}</text></svg>'
     )
+
+
+_NEXT_STATES = {
+    "APPLYMENT_STATE_AUDITING": ("TO_BE_CONFIRMED", "TO_BE_SIGNED", "REJECTED", "CANCELED"),
+    "APPLYMENT_STATE_TO_BE_CONFIRMED": ("TO_BE_SIGNED", "REJECTED", "CANCELED"),
+    "APPLYMENT_STATE_TO_BE_SIGNED": ("SIGNING", "CANCELED"),
+    "APPLYMENT_STATE_REJECTED": ("CANCELED",),
+}
+
+
+def applyments_page(applyments: list[dict]) -> str:
+    """特约商户进件 as WeChat's reviewers would move them: one button per next state, a
+    reason for a rejection, and the signing link once the account is ready to sign."""
+    cards = []
+    for item in reversed(applyments):
+        base = f"/_sim/applyments/{item['applyment_id']}"
+        buttons = "".join(
+            f'<form method="post" action="{escape(base)}/state" style="display:inline">'
+            f'{_hidden(state=state)}'
+            + ('<input name="field" placeholder="字段, e.g. id_card_number" size="16"> '
+               '<input name="field_name" placeholder="字段名称" size="8"> '
+               '<input name="reason" placeholder="驳回原因" size="16"> '
+               if state == "REJECTED" else "")
+            + f'<button class="secondary" type="submit">→ {escape(state)}</button></form> '
+            for state in _NEXT_STATES.get(item["applyment_state"], ())
+        )
+        sign = (f'<p><a href="{escape(item["sign_url"])}">签约链接 sign_url</a></p>'
+                if item.get("sign_url") else "")
+        cards.append(
+            '<div class="card">'
+            f"<p><b>{escape(str(item['applyment_id']))}</b> · "
+            f"{escape(item['business_code'])} · {escape(item['applyment_state'])}</p>"
+            f"<p class=\"muted\">{escape(item['applyment_state_msg'])}"
+            + (f" · sub_mchid {escape(item['sub_mchid'])}" if item.get("sub_mchid") else "")
+            + "</p>"
+            + (_table(item["audit_detail"], ("field", "field_name", "reject_reason"))
+               if item.get("audit_detail") else "")
+            + f"{sign}<div>{buttons}</div></div>"
+        )
+    body = "".join(cards) or '<p class="muted">（还没有申请单）</p>'
+    return page("特约商户进件 Applyments", body)
+
+
+def sign_page(resource: dict, body: dict, action: str) -> str:
+    """What the super administrator sees when opening `sign_url` in WeChat."""
+    business = body.get("business_info", {})
+    licence = body.get("subject_info", {}).get("business_license_info", {})
+    content = (
+        '<div class="card">'
+        f"<p>{escape(str(licence.get('merchant_name', '')))}</p>"
+        f"<p>商户简称：{escape(str(business.get('merchant_shortname', '')))}</p>"
+        f"<p class=\"muted\">申请单号 {escape(str(resource['applyment_id']))} · "
+        f"{escape(resource['applyment_state'])}</p>"
+    )
+    if resource.get("sign_url"):
+        content += (f'<form method="post" action="{escape(action)}">'
+                    '<button type="submit">签约</button></form>')
+    else:
+        content += f"<p>{escape(resource['applyment_state_msg'])}</p>"
+    return page("微信支付开户签约", content + "</div>")
