@@ -1,5 +1,6 @@
 """The platform admin's view of billing: subscriptions with the figures that run the
-business (monthly recurring revenue, trials converting, churn), Stripe's events as received
+business (monthly recurring revenue, trials converting, churn, WeChat Pay applications
+waiting), Stripe's events as received
 and applied, invoices and plan changes. All read-only: Stripe and the webhooks decide."""
 
 from django.contrib import admin
@@ -8,6 +9,7 @@ from django.urls import path
 
 from billing.models import BillingAccount, Invoice, PlanChange, StripeEvent
 from billing.selectors import platform_billing_figures
+from tenants.models import APPLYMENT_OPEN_STATES, WeChatApplyment
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -48,6 +50,9 @@ class BillingAccountAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/billing/billingaccount/overview.html", {
             **self.admin_site.each_context(request), "title": "Subscriptions overview",
             "opts": self.model._meta, "figures": platform_billing_figures(),
+            "applications_waiting": WeChatApplyment.objects.filter(
+                state__in=APPLYMENT_OPEN_STATES).count(),
+            "applications_flagged": WeChatApplyment.objects.exclude(flagged_reason="").count(),
         })
 
 

@@ -69,6 +69,7 @@ def test_the_admin_pages_answer(make_merchant):
     assert overview.status_code == 200
     html = overview.content.decode()
     assert 'id="mrr">¥299.00' in html and 'id="failed-invoices">1' in html
+    assert 'id="applications-waiting">0 waiting' in html
     for url in ("/admin/billing/billingaccount/", "/admin/billing/stripeevent/",
                 "/admin/billing/invoice/", "/admin/billing/planchange/"):
         assert client.get(url).status_code == 200, url
