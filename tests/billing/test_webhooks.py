@@ -286,3 +286,17 @@ def test_a_trial_with_a_subscription_is_left_alone(billed):
 def test_plans_are_seeded_with_lookup_keys(db):
     growth = Plan.objects.get(code="growth")
     assert growth.stripe_lookup_key("year") == "mall_growth_year"
+
+
+def test_the_sweep_command_suspends_an_overdue_mall(billed):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    ev.deliver(ev.event("invoice.payment_failed", ev.invoice(CUSTOMER, status="open")))
+    out = StringIO()
+    call_command("billing_sweep", stdout=out)
+    assert status_of(billed) == MerchantStatus.PAST_DUE
+    call_command("billing_sweep", "--days-ahead", "8", stdout=out)
+    assert status_of(billed) == MerchantStatus.SUSPENDED
+    assert f"suspended: {billed.slug}" in out.getvalue()
