@@ -26,7 +26,12 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError, InvalidInput
 from merchant_console import distribution as actions
 from merchant_console.access import staff_page
-from merchant_console.pages import domain_error_text, found_or_404, query_without_page
+from merchant_console.pages import (
+    domain_error_text,
+    flash_refusal,
+    found_or_404,
+    query_without_page,
+)
 from storefront.catalog.models import Sku
 from storefront.distribution import (
     compliance,
@@ -547,7 +552,7 @@ def plan_activate(request, plan_id: int):
     try:
         plan = actions.plan_activate(user=request.user, plan_id=plan_id)
     except DomainError as exc:
-        messages.error(request, domain_error_text(exc))
+        flash_refusal(request, exc)
     else:
         messages.success(request, _("Plan v%(version)d is now active.")
                          % {"version": plan.version})
