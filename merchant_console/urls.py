@@ -3,6 +3,7 @@ from django.urls import path
 from merchant_console import (
     dashboard_views,
     distribution_views,
+    domains_views,
     exports_views,
     finance_views,
     goods_views,
@@ -60,6 +61,7 @@ urlpatterns = [
     path("settings/shipping/<int:template_id>/", settings_views.shipping_template_edit,
          name="settings-shipping-edit"),
     path("settings/billing/", settings_views.billing, name="settings-billing"),
+    path("settings/domains/", domains_views.domains_page, name="settings-domains"),
     path("settings/staff/", staff_views.staff_list, name="staff"),
     path("settings/staff/action/", staff_views.staff_action, name="staff-action"),
     path("settings/audit/", staff_views.audit_log, name="audit"),
