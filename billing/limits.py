@@ -81,15 +81,18 @@ def limit_lock(name: str) -> None:
                        [_LOCK_KEYS[name]])
 
 
-def plan_names_with(attribute: str, value=True) -> list[str]:
-    """The names of the plans that have `attribute` (a plugin code for marketing_plugins)."""
+def plan_names_with(attribute: str, value=True, *, plans=None) -> list[str]:
+    """The names of the plans (all, or `plans`) that have `attribute`: a plugin code for
+    marketing_plugins, at least `value` tiers for max_distribution_tiers."""
     names = []
-    for plan in Plan.objects.order_by("sort_order"):
+    for plan in plans if plans is not None else Plan.objects.order_by("sort_order"):
         if attribute == "marketing_plugins":
-            if plan.includes(value):
-                names.append(plan.name)
-        elif getattr(plan, attribute) == value or (
-                attribute == "max_distribution_tiers" and plan.max_distribution_tiers >= value):
+            has = plan.includes(value)
+        elif attribute == "max_distribution_tiers":
+            has = plan.max_distribution_tiers >= value
+        else:
+            has = getattr(plan, attribute) == value
+        if has:
             names.append(plan.name)
     return names
 
@@ -202,18 +205,19 @@ def commission_plan_check(fields: dict) -> None:
 
 def editor_allowance() -> dict:
     """What the commission plan editor may offer: tiers, and per plugin whether the plan
-    has it and which plans do (to say so where it is disabled)."""
-    plan = current_plan()
-    max_tiers = plan.max_distribution_tiers if plan else PLATFORM_MAX_TIERS
-    plugins = {}
-    for plugin in MarketingPlugin:
-        plugins[plugin.value] = {
-            "allowed": plan is None or plan.includes(plugin),
-            "plans": " / ".join(plan_names_with("marketing_plugins", plugin)),
-        }
-    return {"plan_name": plan.name if plan else "", "max_tiers": max_tiers,
+    has it and which plans do (to say so where it is disabled). One query."""
+    plan_id = getattr(getattr(connection, "tenant", None), "plan_id", None)
+    every = list(Plan.objects.order_by("sort_order"))
+    plan = next((p for p in every if p.pk == plan_id), None)
+    plugins = {
+        code: {"allowed": plan is None or plan.includes(code),
+               "plans": " / ".join(plan_names_with("marketing_plugins", code, plans=every))}
+        for code in MarketingPlugin.values
+    }
+    return {"plan_name": plan.name if plan else "",
+            "max_tiers": plan.max_distribution_tiers if plan else PLATFORM_MAX_TIERS,
             "tier_plans": " / ".join(plan_names_with("max_distribution_tiers",
-                                                     PLATFORM_MAX_TIERS)),
+                                                     PLATFORM_MAX_TIERS, plans=every)),
             "plugins": plugins, "upgrade_url": upgrade_url()}
 
 

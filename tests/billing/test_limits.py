@@ -64,6 +64,19 @@ def test_a_plan_without_a_product_limit_takes_no_lock_and_refuses_nothing(mall):
     assert Product.objects.count() == 4
 
 
+def test_the_products_api_answers_409_with_the_upgrade_url(mall, staff_client):
+    move_to_plan(mall, small_plan(max_products=1))
+    ProductFactory()
+    response = staff_client("owner").post("/api/v1/console/products/", {
+        "title": "Tea", "category_id": CategoryFactory().pk, "base_price_fen": 1000,
+    }, content_type="application/json")
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "plan_limit" and "allows 1 products" in body["message"]
+    assert body["upgrade_url"] == UPGRADE
+    assert Product.objects.count() == 1
+
+
 # --- staff seats ---------------------------------------------------------------------------
 
 
