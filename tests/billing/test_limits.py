@@ -5,16 +5,20 @@ stops serving custom domains; nothing is deleted."""
 from __future__ import annotations
 
 import pytest
+import tablib
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django_tenants.utils import schema_context
 
 from billing.limits import PlanLimitReached, plan_limits_enforce, plan_usage
 from billing.models import Plan
+from core.actors import Actor
 from merchant_console.models import AuditEntry, StaffInvitation
 from merchant_console.roles import FINANCE
 from merchant_console.staff import staff_invite
 from storefront.catalog import services as catalog_services
+from storefront.catalog import transfer
 from storefront.catalog.models import Product
 from storefront.distribution import plans
 from storefront.distribution.models import CommissionPlan, Level, PlanStatus
@@ -75,6 +79,25 @@ def test_the_products_api_answers_409_with_the_upgrade_url(mall, staff_client):
     assert body["code"] == "plan_limit" and "allows 1 products" in body["message"]
     assert body["upgrade_url"] == UPGRADE
     assert Product.objects.count() == 1
+
+
+def test_a_goods_import_past_the_limit_names_the_rows_with_the_upgrade_link(
+        mall, staff_client):
+    move_to_plan(mall, small_plan(max_products=1))
+    category = CategoryFactory()
+    rows = [["Tea", category.pk, "", "10", "1"], ["Mug", category.pk, "", "20", "1"]]
+    content = tablib.Dataset(*rows, headers=["title", "category_id", "spec", "price",
+                                             "stock"]).export("csv").encode()
+    job = transfer.import_job_create(upload=SimpleUploadedFile("goods.csv", content),
+                                     actor=Actor.system())
+    job = transfer.import_job_run(job_id=job.pk)
+
+    assert Product.objects.count() == 0  # the batch imports all or nothing
+    assert [error["line"] for error in job.errors] == [3]
+    assert "allows 1 products" in job.errors[0]["message"]
+    assert job.errors[0]["upgrade_url"] == UPGRADE
+    page = staff_client("owner").get(f"/console/goods/transfer/imports/{job.pk}/")
+    assert f'href="{UPGRADE}" class="upgrade-link"' in page.content.decode()
 
 
 # --- staff seats ---------------------------------------------------------------------------
