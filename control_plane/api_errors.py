@@ -42,9 +42,10 @@ def _flatten_fields(detail) -> dict[str, list[str]]:
 
 def api_exception_handler(exc, context):
     if isinstance(exc, DomainError):
-        return Response(
-            {"code": exc.code, "message": exc.message, "fields": exc.fields}, status=exc.status
-        )
+        body = {"code": exc.code, "message": exc.message, "fields": exc.fields}
+        if getattr(exc, "upgrade_url", None):  # a plan limit: where the plan is upgraded
+            body["upgrade_url"] = exc.upgrade_url
+        return Response(body, status=exc.status)
     if isinstance(exc, RequestDataTooBig):
         exc = _request_too_large(exc, context)
     elif isinstance(exc, (MultiPartParserError, TooManyFieldsSent, TooManyFilesSent)):

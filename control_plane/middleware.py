@@ -3,11 +3,12 @@
 import sentry_sdk
 from django.conf import settings
 from django.http import JsonResponse
+from django.http.request import split_domain_port
 from django.shortcuts import render
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name
 
-from tenants.models import Merchant, MerchantStatus
+from tenants.models import Domain, Merchant, MerchantStatus
 
 
 class MerchantTenantMiddleware(TenantMainMiddleware):
@@ -19,10 +20,26 @@ class MerchantTenantMiddleware(TenantMainMiddleware):
             return Merchant(schema_name=get_public_schema_name(), name="platform", slug="www")
         return super().get_tenant(domain_model, hostname)
 
+    @staticmethod
+    def _accept_custom_domain(request) -> None:
+        """A mall's own domain (a Domain row that is not its platform host) is served only
+        while its plan includes custom_domain: then the host is accepted although it is not
+        in ALLOWED_HOSTS (which names the platform's hosts); otherwise Django refuses it
+        (404) and the mall answers only on its platform host. Platform hosts cost nothing."""
+        raw = request.META.get("HTTP_HOST", "")
+        host, _port = split_domain_port(raw)
+        platform = settings.PLATFORM_HOST
+        if not host or host == platform or host.endswith(f".{platform}"):
+            return
+        if Domain.objects.filter(domain=host, is_primary=False,
+                                 tenant__plan__custom_domain=True).exists():
+            request.get_host = lambda: raw
+
     def no_tenant_found(self, request, hostname):
         return render(request, "errors/unknown_mall.html", {"hostname": hostname}, status=404)
 
     def process_request(self, request):
+        self._accept_custom_domain(request)
         response = super().process_request(request)
         tenant = getattr(request, "tenant", None)
         sentry_sdk.set_tag("tenant_schema", tenant.schema_name if tenant else "unknown")

@@ -15,9 +15,21 @@ def _sync_roles(sender, using="default", **kwargs):
     roles_sync()
 
 
+def _audit_plan_limits(sender, *, merchant, actor, action, target, detail, **kwargs):
+    """billing.limits.plan_limits_enforce changed the mall (it runs in the mall's schema
+    and transaction): the audit log says what and why."""
+    from merchant_console.audit import audit_record
+
+    audit_record(actor=actor, area="distribution", action=action, target=target,
+                 detail=detail)
+
+
 class MerchantConsoleConfig(AppConfig):
     name = "merchant_console"
     verbose_name = "Merchant console"
 
     def ready(self):
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="console-roles-sync")
+        from billing.limits import plan_limits_enforced
+
+        plan_limits_enforced.connect(_audit_plan_limits, dispatch_uid="console-plan-limits")

@@ -23,10 +23,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
+from billing import limits
 from core.errors import DomainError, InvalidInput
 from merchant_console import distribution as actions
 from merchant_console.access import staff_page
-from merchant_console.pages import domain_error_text, found_or_404, query_without_page
+from merchant_console.pages import (
+    domain_error_text,
+    flash_refusal,
+    found_or_404,
+    query_without_page,
+)
 from storefront.catalog.models import Sku
 from storefront.distribution import (
     compliance,
@@ -176,7 +182,8 @@ def _int_param(value, default=None):
 def form_errors_of(exc: DomainError, *, general: str) -> dict[str, list[str]]:
     """A refusal as a form's errors: bad input names its fields; a conflict (a plan that
     is no longer a draft) is said once, above the form."""
-    if isinstance(exc, InvalidInput) and exc.fields:
+    if (isinstance(exc, InvalidInput) or getattr(exc, "upgrade_url", None)) and exc.fields:
+        # Bad input, or what the mall's plan does not allow: said at each field.
         return {**exc.fields, general: [exc.message, *exc.fields.get(general, [])]}
     return {general: [domain_error_text(exc)]}
 
@@ -428,7 +435,7 @@ def _sample_values(post=None) -> dict:
             "monthly_sales": post.get("sample_monthly_sales", "0")}
 
 
-def _editor(request, *, plan, values, errors, status=200):
+def _editor(request, *, plan, values, errors, status=200, limited=False):
     skus = (Sku.objects.filter(is_active=True, product__is_on_shelf=True)
             .select_related("product").order_by("product__title", "id")[:200])
     return render(request, "console/distribution/plan_edit.html", {
@@ -443,6 +450,9 @@ def _editor(request, *, plan, values, errors, status=200):
         "tier_numbers": range(1, PLATFORM_MAX_TIERS + 1),
         "sample": _sample_values(request.POST if request.method == "POST" else None),
         "skus": skus, "cap": percent(DistributionSettings.current().commission_cap_bp),
+        # What the mall's subscription plan allows: the rest is shown disabled, saying
+        # which plan has it; `limited`: the save was refused for it (an upgrade link).
+        "allowance": limits.editor_allowance(), "limited": limited,
     }, status=status)
 
 
@@ -465,16 +475,19 @@ def plan_new(request):
     if request.method == "POST":
         _require(request, P + "add_commissionplan")
         data, values, errors = plan_form_read(request.POST)
+        limited = False
         if not errors:
             try:
                 plan = actions.plan_create(user=request.user, data=data)
             except DomainError as exc:
                 errors = form_errors_of(exc, general="plan")
+                limited = isinstance(exc, limits.PlanLimitReached)
             else:
                 messages.success(request, _("Draft v%(version)d saved.")
                                  % {"version": plan.version})
                 return redirect("console:distribution-plan", plan_id=plan.pk)
-        return _editor(request, plan=None, values=values, errors=errors, status=400)
+        return _editor(request, plan=None, values=values, errors=errors, status=400,
+                       limited=limited)
     source_id = _int_param(request.GET.get("from"))
     source = found_or_404(selectors.plan_get, plan_id=source_id) if source_id else _default_plan()
     values = plan_form_values(source)
@@ -490,16 +503,19 @@ def plan_detail(request, plan_id: int):
     if request.method == "POST":
         _require(request, P + "change_commissionplan")
         data, values, errors = plan_form_read(request.POST)
+        limited = False
         if not errors:
             try:
                 plan = actions.plan_update(user=request.user, plan_id=plan_id, data=data)
             except DomainError as exc:
                 errors = form_errors_of(exc, general="plan")
+                limited = isinstance(exc, limits.PlanLimitReached)
             else:
                 messages.success(request, _("Draft v%(version)d saved.")
                                  % {"version": plan.version})
                 return redirect("console:distribution-plan", plan_id=plan.pk)
-        return _editor(request, plan=plan, values=values, errors=errors, status=400)
+        return _editor(request, plan=plan, values=values, errors=errors, status=400,
+                       limited=limited)
     return _editor(request, plan=plan, values=plan_form_values(plan), errors={})
 
 
@@ -547,7 +563,7 @@ def plan_activate(request, plan_id: int):
     try:
         plan = actions.plan_activate(user=request.user, plan_id=plan_id)
     except DomainError as exc:
-        messages.error(request, domain_error_text(exc))
+        flash_refusal(request, exc)
     else:
         messages.success(request, _("Plan v%(version)d is now active.")
                          % {"version": plan.version})

@@ -28,7 +28,7 @@ from core.errors import DomainError
 from merchant_console import exports
 from merchant_console.audit import audit_record
 from merchant_console.models import ExportJob
-from merchant_console.pages import domain_error_text, found_or_404
+from merchant_console.pages import domain_error_text, flash_refusal, found_or_404
 from storefront.catalog import selectors, services, transfer
 from storefront.catalog.errors import CatalogInvalid
 from storefront.catalog.models import Category, CommissionMode, ImportJob, Product
@@ -257,7 +257,7 @@ def _editor_save(request, product: Product | None):
                        {"title": saved.title, "skus": len(cells),
                         "on_shelf": saved.is_on_shelf})
         except DomainError as exc:
-            errors.append(domain_error_text(exc))
+            flash_refusal(request, exc)
         else:
             messages.success(request, _("Saved %(title)s.") % {"title": saved.title})
             return redirect("console:product-edit", product_id=saved.pk)

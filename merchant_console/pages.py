@@ -3,6 +3,7 @@ NotFound as the 404 page, and a list's query string without its page number."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import Http404
 
 from core.errors import DomainError, NotFound
@@ -12,6 +13,13 @@ def domain_error_text(exc: DomainError) -> str:
     """A refusal's message followed by its field messages, for a flash message."""
     details = "; ".join(m for messages_ in exc.fields.values() for m in messages_)
     return f"{exc.message} {details}".strip() if details else exc.message
+
+
+def flash_refusal(request, exc: DomainError) -> None:
+    """A refusal as an error message; a plan limit's carries the tag the layout turns into
+    an "upgrade" link to the billing page."""
+    messages.error(request, domain_error_text(exc),
+                   extra_tags="plan_limit" if getattr(exc, "upgrade_url", None) else "")
 
 
 def found_or_404(fetch, **kwargs):

@@ -15,10 +15,11 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing.limits import staff_seats_check
 from core.errors import Conflict, InvalidInput, NotFound
 from merchant_console.audit import audit_record
 from merchant_console.models import StaffInvitation
@@ -42,11 +43,6 @@ def _check_role(by, role: str) -> None:
         raise StaffError(_("Only the owner can make someone an administrator."))
 
 
-def _staff_limit(merchant) -> int | None:
-    plan = getattr(merchant, "plan", None)
-    return getattr(plan, "max_staff", None)
-
-
 @transaction.atomic
 def staff_invite(*, by, email: str, role: str, accept_url_base: str,
                  merchant=None) -> tuple[StaffInvitation, str]:
@@ -61,20 +57,13 @@ def staff_invite(*, by, email: str, role: str, accept_url_base: str,
     User = get_user_model()
     if User.objects.filter(email__iexact=email, is_staff=True, is_active=True).exists():
         raise StaffError(_("%(email)s is already on the staff.") % {"email": email})
-    limit = _staff_limit(merchant)
-    if limit is not None:
-        # The owner counts as a seat; open invitations hold theirs until used or revoked.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('staff_seats'))")
-        open_invitations = StaffInvitation.objects.filter(
-            accepted_at=None, revoked_at=None, expires_at__gt=timezone.now()
-        ).exclude(email=email).count()
-        seats = User.objects.filter(is_staff=True, is_active=True).count() + open_invitations
-        if seats >= limit:
-            raise StaffError(
-                _("Your plan has %(limit)d staff seats and all are taken. Upgrade the plan "
-                  "or remove someone first.") % {"limit": limit}
-            )
+    # The owner counts as a seat; open invitations hold theirs until used or revoked (a
+    # new link for the same address replaces its old one, so that seat is not counted).
+    # Counted under billing's per-mall seat lock: two invitations cannot take one seat.
+    staff_seats_check(lambda: User.objects.filter(is_staff=True, is_active=True).count()
+                      + StaffInvitation.objects.filter(
+                          accepted_at=None, revoked_at=None, expires_at__gt=timezone.now()
+                      ).exclude(email=email).count())
     now = timezone.now()
     StaffInvitation.objects.filter(email=email, accepted_at=None, revoked_at=None).update(
         revoked_at=now

@@ -17,7 +17,7 @@ from merchant_console.access import staff_page
 from merchant_console.audit import AREAS, audit_chain_verify, audit_entries
 from merchant_console.dates import day_end, day_start
 from merchant_console.models import StaffInvitation
-from merchant_console.pages import domain_error_text, query_without_page
+from merchant_console.pages import flash_refusal, query_without_page
 from merchant_console.roles import ASSIGNABLE_ROLES, ROLE_LABELS, staff_role
 from merchant_console.staff import (
     staff_deactivate,
@@ -78,7 +78,7 @@ def staff_action(request):
         else:
             messages.error(request, _("Unknown action."))
     except DomainError as exc:
-        messages.error(request, domain_error_text(exc))
+        flash_refusal(request, exc)
     return redirect("console:staff")
 
 

@@ -46,6 +46,26 @@ def ensure_seeded_plans() -> None:
 
     for migration in ("0002_seed_plans", "0003_plan_limits"):
         importlib.import_module(f"billing.migrations.{migration}").seed(apps, None)
+def ensure_pro_plan() -> Plan:
+    """The plan that allows every distribution feature and a domain of one's own (the
+    seeded Pro; put back if a transactional test flushed it)."""
+    plan, _ = Plan.objects.get_or_create(
+        code="pro",
+        defaults={"name": "Pro", "monthly_price_fen": 99900, "max_products": 0,
+                  "max_staff": 0, "max_distribution_tiers": 3, "custom_domain": True,
+                  "marketing_plugins": ["level_rates", "stage_bonus", "team_reward"],
+                  "sort_order": 3},
+    )
+    return plan
+
+
+def move_to_plan(merchant, plan: Plan) -> None:
+    """Put a mall on `plan` (the row, and the object the connection and tests hold)."""
+    type(merchant).objects.filter(pk=merchant.pk).update(plan=plan)
+    merchant.plan = plan
+    tenant = getattr(connection, "tenant", None)
+    if getattr(tenant, "pk", None) == merchant.pk:
+        tenant.plan = plan
 
 
 def unique_slug(prefix: str = "shop") -> str:
@@ -115,6 +135,15 @@ def mall(make_merchant):
     connection.set_tenant(merchant)
     yield merchant
     connection.set_schema_to_public()
+
+
+@pytest.fixture
+def pro_plan(mall):
+    """The test mall on a plan that allows 3 tiers, every marketing plugin and a custom
+    domain: for tests of those features rather than of the plan's limits."""
+    plan = ensure_pro_plan()
+    move_to_plan(mall, plan)
+    return plan
 
 
 @pytest.fixture

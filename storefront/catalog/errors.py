@@ -1,5 +1,6 @@
 """Stable error codes of the catalogue. Faces render them as {code, message, fields}."""
 
+from billing.limits import PlanLimitReached
 from core.errors import Conflict, InvalidInput, NotFound
 
 
@@ -54,9 +55,8 @@ class ShelfRefused(Conflict):
     default_message = "This product cannot be put on the shelf yet."
 
 
-class ProductLimitReached(Conflict):
-    code = "product_limit_reached"
-    default_message = "Your plan's product limit is reached."
+class ProductLimitReached(PlanLimitReached):
+    """The plan's max_products is reached (billing.limits says so, with the upgrade link)."""
 
 
 class ImportJobNotFound(NotFound):

@@ -17,10 +17,10 @@ from typing import Any
 
 import nh3
 from django.core.files.storage import default_storage
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Max, Min, ProtectedError
 
-from billing.models import Plan
+from billing.limits import product_slots_check
 from core.actors import Actor
 from storefront.catalog import lock_objects
 from storefront.catalog.errors import (
@@ -584,15 +584,6 @@ def _product_refresh(product: Product, *, actor: Actor | None = None) -> None:
 # --- products -----------------------------------------------------------------------------
 
 
-def _plan_product_limit() -> int:
-    """The merchant's plan limit (0: unlimited). Reads the shared plan table."""
-    tenant = getattr(connection, "tenant", None)
-    plan_id = getattr(tenant, "plan_id", None)
-    if not plan_id:
-        return 0
-    return Plan.objects.filter(pk=plan_id).values_list("max_products", flat=True).first() or 0
-
-
 def _category_for_product(errors: _Fields, category_id) -> Category | None:
     if isinstance(category_id, bool) or not isinstance(category_id, int):
         errors.add("category_id", "Choose a category.")
@@ -635,9 +626,9 @@ def product_create(
     commission_columns = _commission(errors, commission) if commission is not None else {}
     errors.raise_if_any()
     with transaction.atomic():
-        limit = _plan_product_limit()
-        if limit and Product.objects.count() >= limit:
-            raise ProductLimitReached(f"Your plan allows {limit} products.")
+        # Under a per-mall lock when the plan has a limit: two creations racing for the
+        # last slot cannot both pass the count.
+        product_slots_check(error=ProductLimitReached)
         product = Product.objects.create(
             category=category, title=title, subtitle=subtitle, description_html=description,
             base_price_fen=base_price_fen, is_recommended=bool(is_recommended),

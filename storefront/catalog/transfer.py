@@ -319,7 +319,10 @@ def _run_batch(job: ImportJob, batch: list[list[_Row]], actor: Actor) -> None:
                         else:
                             updated += 1
                 except DomainError as exc:
-                    errors.append({"line": group[0].line, "message": _error_text(exc)})
+                    error = {"line": group[0].line, "message": _error_text(exc)}
+                    if getattr(exc, "upgrade_url", None):  # the plan's product limit
+                        error["upgrade_url"] = exc.upgrade_url
+                    errors.append(error)
             if errors:
                 raise _BatchFailed
             ImportJob.objects.filter(pk=job.pk).update(

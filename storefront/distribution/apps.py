@@ -16,3 +16,9 @@ class DistributionConfig(AppConfig):
         from storefront.payments.services import register_profit_sharing_policy
 
         register_profit_sharing_policy(profit_sharing_wanted)
+
+        # A downgrade clamps the active commission plan to what the new plan allows.
+        from billing.limits import register_limits_enforcer
+        from storefront.distribution.plans import plan_clamp_to_subscription
+
+        register_limits_enforcer(plan_clamp_to_subscription)

@@ -17,6 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from billing.limits import clamp_commission_fields, commission_plan_check
 from storefront.catalog.models import Sku
 from storefront.distribution import calculator
 from storefront.distribution.errors import (
@@ -204,8 +205,10 @@ def _team(value, levels: Sequence[Level], errors: dict) -> dict:
 
 
 def plan_create(data: dict, *, staff_id: int | None = None) -> CommissionPlan:
-    """Save a validated plan as the next draft version."""
+    """Save a validated plan, within what the mall's subscription plan allows, as the next
+    draft version."""
     cleaned = plan_validate(data)
+    commission_plan_check(cleaned)
     for _attempt in range(3):
         try:
             with transaction.atomic():
@@ -222,6 +225,7 @@ def plan_update(*, plan_id: int, data: dict) -> CommissionPlan:
     """Replace the fields of a draft (validated as a whole, like a new plan). An active or
     retired plan never changes: orders name its version; save a new draft instead."""
     cleaned = plan_validate(data)
+    commission_plan_check(cleaned)
     with transaction.atomic():
         plan = CommissionPlan.objects.select_for_update().filter(pk=plan_id).first()
         if plan is None:
@@ -238,7 +242,8 @@ def plan_update(*, plan_id: int, data: dict) -> CommissionPlan:
 
 def plan_activate(*, plan_id: int, staff_id: int | None = None) -> CommissionPlan:
     """Make a draft the active plan; the one before is retired. Orders already paid keep
-    the version they were paid under. Validated again against today's mall settings."""
+    the version they were paid under. Validated again against today's mall settings and
+    subscription plan (a draft saved before a downgrade may no longer be allowed)."""
     with transaction.atomic():
         plan = CommissionPlan.objects.select_for_update().filter(pk=plan_id).first()
         if plan is None:
@@ -247,7 +252,7 @@ def plan_activate(*, plan_id: int, staff_id: int | None = None) -> CommissionPla
             raise IllegalDistributionTransition(
                 f"Plan v{plan.version} is {plan.status}: only a draft can be activated.",
                 fields={"status": [plan.status]})
-        plan_validate(plan_fields(plan))
+        commission_plan_check(plan_validate(plan_fields(plan)))
         CommissionPlan.objects.filter(status=PlanStatus.ACTIVE).update(
             status=PlanStatus.RETIRED
         )
@@ -262,6 +267,36 @@ def plan_activate(*, plan_id: int, staff_id: int | None = None) -> CommissionPla
                           "details": {"plan_version": plan.version, **plan.team_reward}},
             )
     return plan
+
+
+def plan_clamp_to_subscription(*, plan, actor=None) -> list[dict]:
+    """After the mall's subscription plan changed (billing.limits.plan_limits_enforce, in
+    the mall's schema): an active commission plan the subscription no longer allows is
+    replaced by a copy cut down to it (fewer tiers, static rates, no stage bonus or team
+    reward), a new version activated at once; the old version is retired, never changed,
+    and orders already paid keep theirs. Answers the change made, if any."""
+    active = active_plan()
+    if active is None:
+        return []
+    fields = plan_fields(active)
+    entry_level = Level.objects.order_by("rank").first()
+    clamped = clamp_commission_fields(
+        fields, plan, base_rates=entry_level.rates_bp if entry_level else ())
+    if clamped == fields:
+        return []
+    clamped["name"] = f"{active.name} ({plan.name})"[:60]
+    staff_id = getattr(actor, "pk", None)
+    with transaction.atomic():
+        copy = plan_activate(plan_id=plan_create(clamped, staff_id=staff_id).pk,
+                             staff_id=staff_id)
+    return [{
+        "action": "plan.clamped", "target": copy.pk,
+        "detail": {"reason": f"The mall's plan changed to {plan.name}, which does not allow "
+                             f"commission plan v{active.version}.",
+                   "subscription_plan": plan.code, "from_version": active.version,
+                   "to_version": copy.version, "before": fields,
+                   "after": plan_fields(copy)},
+    }]
 
 
 def plan_fields(plan: CommissionPlan) -> dict:

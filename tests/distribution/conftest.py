@@ -8,6 +8,7 @@ from core.actors import Actor
 from storefront.distribution import plans, services
 from storefront.distribution.models import DistributionSettings
 from storefront.orders.services import CheckoutItem, order_mark_paid, order_place
+from tests.conftest import ensure_pro_plan, move_to_plan
 from tests.factories.catalog import SkuFactory
 from tests.factories.orders import ShippingTemplateFactory
 from tests.factories.shoppers import AddressFactory
@@ -55,6 +56,14 @@ def place(shopper, *items, referrer=None):
         address_id=shopper.addresses.first().pk,
         referrer_code=referrer.shopper.share_code if referrer else None,
     )
+
+
+@pytest.fixture
+def mall(mall):
+    """These tests are about distribution, not the plan's limits (tests/billing): the test
+    mall here is on the plan that allows 3 tiers, levels, stage bonuses and team rewards."""
+    move_to_plan(mall, ensure_pro_plan())
+    return mall
 
 
 @pytest.fixture

@@ -100,7 +100,9 @@ class Programme:
 
 
 @pytest.fixture
-def programme(mall):
+def programme(mall, pro_plan):
+    """On the plan with 3 tiers and every plugin: these tests are about the console, the
+    plan's limits are tests/billing's."""
     return Programme()
 
 
@@ -265,7 +267,7 @@ def test_the_navigation_and_tabs_follow_the_role(programme, staff_client):
     ("operations", lambda p: f"{C}/", 14),
     ("operations", lambda p: f"{C}/{p.chain[0].pk}/", 28),
     ("operations", lambda p: f"{C}/plans/", 10),
-    ("operations", lambda p: f"{C}/plans/{p.draft.pk}/", 13),
+    ("operations", lambda p: f"{C}/plans/{p.draft.pk}/", 14),  # + the plans (limits)
     ("operations", lambda p: f"{C}/levels/", 11),
     ("operations", lambda p: f"{C}/settings/", 10),
     ("finance", lambda p: f"{C}/statements/", 12),
