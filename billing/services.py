@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
-from billing import stripe_gateway
+from billing import limits, stripe_gateway
 from billing.errors import BillingConflict, BillingInvalid, BillingNotConfigured
 from billing.models import (
     BillingAccount,
@@ -206,7 +206,9 @@ def plan_change_send(change_id: int) -> PlanChange:
 
 def merchant_plan_set(*, merchant, plan: Plan, reason: str) -> bool:
     """Put the merchant on `plan` (the webhooks' decision); answers whether it changed.
-    Publishes `merchant.plan_changed` so what depends on the plan follows."""
+    Brings the mall within the new plan's limits in the same transaction (a downgrade
+    clamps the active commission plan; nothing is deleted) and publishes
+    `merchant.plan_changed`."""
     from tenants.models import Merchant
 
     locked = Merchant.objects.select_for_update().get(pk=merchant.pk)
@@ -216,6 +218,7 @@ def merchant_plan_set(*, merchant, plan: Plan, reason: str) -> bool:
     locked.plan = plan
     locked.save(update_fields=["plan"])
     merchant.plan = plan
+    limits.plan_limits_enforce(locked)
     events.publish("merchant.plan_changed", subject=locked, id=locked.pk,
                    schema_name=locked.schema_name, from_plan=previous, to_plan=plan.pk,
                    reason=reason[:200])

@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from billing import selectors, services
+from billing import limits, selectors, services
+from billing.models import MarketingPlugin
 from core.errors import DomainError
 from merchant_console.access import staff_page
 from merchant_console.audit import audit_record
@@ -43,8 +44,14 @@ def billing(request):
             return response
         return render(request, "console/_billing_status.html",
                       {"overview": overview, "mall": merchant, "waiting": waiting})
+    usage = limits.plan_usage(merchant)
+    plugins = usage["marketing_plugins"]
+    plugins["labels"] = [
+        (_(MarketingPlugin(code).label), code in plugins["used"]) for code in plugins["allowed"]
+    ]
     return render(request, "console/settings_billing.html", {
         "tab": "billing", "overview": overview, "waiting": waiting, "returned": returned,
+        "usage": usage,
     })
 
 

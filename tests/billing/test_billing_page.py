@@ -31,6 +31,8 @@ def test_the_owner_sees_plan_status_trial_and_plans(staff_client, mall):
     for code in ("starter", "growth", "pro"):
         assert f'id="choose-{code}-month"' in html
     assert "Subscribe monthly" in html and "open-portal" not in html
+    assert 'id="usage-products">0 / 200<' in html and 'id="usage-staff">1 / 3<' in html
+    assert 'id="usage-domains">not on this plan<' in html
 
 
 @pytest.mark.parametrize("role,status", [("admin", 200), ("finance", 403),
@@ -102,7 +104,7 @@ def test_the_page_lists_invoices_and_the_next_one(staff_client, mall, django_ass
         )
     owner = staff_client("owner")
     owner.get(URL)  # warm the session and permission caches
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(19):  # 8 of them: the usage of each limit
         html = owner.get(URL).content.decode()
     assert html.count("MALL-000") == 4
     assert 'id="next-invoice">¥99.00' in html

@@ -300,3 +300,25 @@ def test_the_sweep_command_suspends_an_overdue_mall(billed):
     call_command("billing_sweep", "--days-ahead", "8", stdout=out)
     assert status_of(billed) == MerchantStatus.SUSPENDED
     assert f"suspended: {billed.slug}" in out.getvalue()
+
+
+def test_a_downgrade_through_stripe_clamps_the_commission_plan(billed):
+    from django_tenants.utils import schema_context
+
+    from merchant_console.models import AuditEntry
+    from storefront.distribution import plans
+    from storefront.distribution.models import CommissionPlan
+
+    ev.deliver(ev.event("customer.subscription.created",
+                        ev.subscription(CUSTOMER, plan_code="pro"), created=int(time.time()) - 60))
+    with schema_context(billed.schema_name):
+        plan = plans.plan_create({"name": "三级", "tiers": 3, "rates_bp": [1000, 500, 200]})
+        plans.plan_activate(plan_id=plan.pk)
+    ev.deliver(ev.event("customer.subscription.updated",
+                        ev.subscription(CUSTOMER, plan_code="starter")))
+    assert Merchant.objects.get(pk=billed.pk).plan.code == "starter"
+    with schema_context(billed.schema_name):
+        active = CommissionPlan.objects.get(status="active")
+        assert (active.tiers, active.rates_bp[:2]) == (2, [1000, 500])
+        assert CommissionPlan.objects.get(pk=plan.pk).status == "retired"  # kept, not deleted
+        assert AuditEntry.objects.filter(action="plan.clamped").exists()
