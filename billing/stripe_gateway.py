@@ -1,5 +1,12 @@
 """The platform's Stripe client: the real `stripe` library, pointed by settings at Stripe or
-at the local stand-in (simulators/stripe). Nothing else in the project talks to Stripe."""
+at the local stand-in (simulators/stripe). Nothing else in the project talks to Stripe.
+
+Why a thin client and not dj-stripe: the platform needs one customer per merchant, a mirror
+of its subscription, its invoices and five calls (prices, customer, Checkout, portal,
+subscription update). dj-stripe mirrors dozens of Stripe models into the shared schema and
+re-syncs them from the API as events arrive, so every one of those calls would have to be
+served by the stand-in, and their tables migrated with every deploy, for nothing the
+product shows."""
 
 from __future__ import annotations
 
