@@ -37,6 +37,7 @@ STAFF_ERRORS: Mapping[int, str] = {
     403: "not staff of this mall, or no permission",
     404: "not found",
     409: "refused in the current state",
+    503: "an outside service (Stripe, WeChat) is unreachable; nothing changed, try again",
 }
 
 

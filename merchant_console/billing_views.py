@@ -55,6 +55,37 @@ def billing(request):
     })
 
 
+# --- the owner's actions, shared by the pages and the staff API ------------------------------
+
+
+def checkout_open(request, *, plan: str, interval: str) -> str:
+    """Answers the URL of Stripe's Checkout; audited."""
+    url = services.checkout_start(
+        merchant=connection.tenant, plan_code=plan, interval=interval,
+        success_url=_billing_url(request, checkout="success"),
+        cancel_url=_billing_url(request, checkout="cancelled"),
+    )
+    audit_record(actor=request.user, area="settings", action="billing.checkout",
+                 target=plan, detail={"interval": interval})
+    return url
+
+
+def plan_change_open(request, *, plan: str, interval: str):
+    change = services.plan_change_request(
+        merchant=connection.tenant, plan_code=plan, interval=interval,
+        requested_by=request.user.email,
+    )
+    audit_record(actor=request.user, area="settings", action="billing.plan_change",
+                 target=plan, detail={"interval": interval, "change": change.pk})
+    return change
+
+
+def portal_open(request) -> str:
+    url = services.portal_url(merchant=connection.tenant, return_url=_billing_url(request))
+    audit_record(actor=request.user, area="settings", action="billing.portal")
+    return url
+
+
 def _refused(request, exc: DomainError):
     messages.error(request, domain_error_text(exc))
     return redirect("console:settings-billing")
@@ -64,17 +95,11 @@ def _refused(request, exc: DomainError):
 @staff_page(owner_only=True)
 def billing_checkout(request):
     """Subscribe: off to Stripe's hosted Checkout for the chosen plan and interval."""
-    plan, interval = request.POST.get("plan", ""), request.POST.get("interval", "")
     try:
-        url = services.checkout_start(
-            merchant=connection.tenant, plan_code=plan, interval=interval,
-            success_url=_billing_url(request, checkout="success"),
-            cancel_url=_billing_url(request, checkout="cancelled"),
-        )
+        url = checkout_open(request, plan=request.POST.get("plan", ""),
+                            interval=request.POST.get("interval", ""))
     except DomainError as exc:
         return _refused(request, exc)
-    audit_record(actor=request.user, area="settings", action="billing.checkout",
-                 target=plan, detail={"interval": interval})
     return redirect(url)
 
 
@@ -82,16 +107,11 @@ def billing_checkout(request):
 @staff_page(owner_only=True)
 def billing_change(request):
     """Move the subscription to another plan or interval; Stripe prorates and invoices."""
-    plan, interval = request.POST.get("plan", ""), request.POST.get("interval", "")
     try:
-        change = services.plan_change_request(
-            merchant=connection.tenant, plan_code=plan, interval=interval,
-            requested_by=request.user.email,
-        )
+        change = plan_change_open(request, plan=request.POST.get("plan", ""),
+                                  interval=request.POST.get("interval", ""))
     except DomainError as exc:
         return _refused(request, exc)
-    audit_record(actor=request.user, area="settings", action="billing.plan_change",
-                 target=plan, detail={"interval": interval, "change": change.pk})
     messages.success(request, _("The change to %(plan)s is on its way to Stripe; the plan "
                                 "switches as soon as Stripe confirms it.")
                      % {"plan": change.plan.name})
@@ -103,8 +123,7 @@ def billing_change(request):
 def billing_portal(request):
     """Stripe's customer portal: card, invoices, plan and cancellation."""
     try:
-        url = services.portal_url(merchant=connection.tenant, return_url=_billing_url(request))
+        url = portal_open(request)
     except DomainError as exc:
         return _refused(request, exc)
-    audit_record(actor=request.user, area="settings", action="billing.portal")
     return redirect(url)

@@ -11,8 +11,10 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing.selectors import billing_overview
 from control_plane.api_schema import staff_errors
 from merchant_console.api.permissions import StaffApiMixin
+from merchant_console.billing_views import checkout_open, plan_change_open, portal_open
 from merchant_console.settings_views import (
     MANAGE_SETTINGS,
     order_settings_save,
@@ -161,12 +163,56 @@ class SettingsShippingDetailApi(StaffApiMixin, APIView):
             shipping_template_get(template_id=template_id)).data)
 
 
+class NextInvoiceOutput(serializers.Serializer):
+    on = serializers.DateTimeField()
+    amount_fen = serializers.IntegerField()
+
+
+class InvoiceOutput(serializers.Serializer):
+    number = serializers.CharField()
+    status = serializers.CharField()
+    amount_due_fen = serializers.IntegerField()
+    amount_paid_fen = serializers.IntegerField()
+    period_start = serializers.DateTimeField(allow_null=True)
+    period_end = serializers.DateTimeField(allow_null=True)
+    hosted_invoice_url = serializers.CharField()
+    created = serializers.DateTimeField(source="stripe_created")
+
+
 class BillingOutput(serializers.Serializer):
-    plan_code = serializers.CharField(source="plan.code")
-    plan_name = serializers.CharField(source="plan.name")
-    monthly_price_fen = serializers.IntegerField(source="plan.monthly_price_fen")
-    status = serializers.ChoiceField(choices=MerchantStatus.choices)
-    trial_ends_at = serializers.DateTimeField(allow_null=True)
+    plan_code = serializers.CharField(source="mall.plan.code")
+    plan_name = serializers.CharField(source="mall.plan.name")
+    monthly_price_fen = serializers.IntegerField(source="mall.plan.monthly_price_fen")
+    status = serializers.ChoiceField(choices=MerchantStatus.choices, source="mall.status")
+    trial_ends_at = serializers.DateTimeField(allow_null=True, source="mall.trial_ends_at")
+    trial_days_left = serializers.IntegerField(allow_null=True,
+                                               source="overview.trial_days_left")
+    subscribed = serializers.BooleanField(source="overview.subscribed")
+    subscription_status = serializers.CharField(
+        source="overview.account.subscription_status", default="")
+    interval = serializers.CharField(source="overview.account.interval", default="")
+    cancel_at_period_end = serializers.BooleanField(
+        source="overview.account.cancel_at_period_end", default=False)
+    next_invoice = NextInvoiceOutput(source="overview.next_invoice", allow_null=True)
+    pending_plan_change = serializers.CharField(
+        source="overview.pending_change.plan.code", default=None, allow_null=True)
+    invoices = InvoiceOutput(source="overview.invoices", many=True)
+
+
+class BillingChoiceInput(serializers.Serializer):
+    plan = serializers.CharField(help_text="starter, growth or pro")
+    interval = serializers.ChoiceField(choices=["month", "year"])
+
+
+class BillingUrlOutput(serializers.Serializer):
+    url = serializers.URLField(help_text="Stripe's hosted page: send the owner there.")
+
+
+class PlanChangeOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    plan = serializers.CharField(source="plan.code")
+    interval = serializers.CharField()
+    status = serializers.CharField()
 
 
 class SettingsBillingApi(StaffApiMixin, APIView):
@@ -175,4 +221,45 @@ class SettingsBillingApi(StaffApiMixin, APIView):
     @extend_schema(responses={200: BillingOutput, **staff_errors(403)},
                    operation_id="console_settings_billing")
     def get(self, request):
-        return Response(BillingOutput(_fresh_mall(request)).data)
+        mall = _fresh_mall(request)
+        return Response(BillingOutput(
+            {"mall": mall, "overview": billing_overview(mall)}).data)
+
+
+class SettingsBillingCheckoutApi(StaffApiMixin, APIView):
+    owner_only = True
+
+    @extend_schema(request=BillingChoiceInput,
+                   responses={200: BillingUrlOutput, **staff_errors(400, 403, 409, 503)},
+                   operation_id="console_settings_billing_checkout",
+                   description="Subscribe: answers the URL of Stripe Checkout for the plan.")
+    def post(self, request):
+        data = BillingChoiceInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response({"url": checkout_open(request, **data.validated_data)})
+
+
+class SettingsBillingPlanChangeApi(StaffApiMixin, APIView):
+    owner_only = True
+
+    @extend_schema(request=BillingChoiceInput,
+                   responses={202: PlanChangeOutput, **staff_errors(400, 403, 409)},
+                   operation_id="console_settings_billing_plan_change",
+                   description="Switch the subscription's plan or interval (prorated). "
+                               "Queued for Stripe; the plan changes when Stripe confirms.")
+    def post(self, request):
+        data = BillingChoiceInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        change = plan_change_open(request, **data.validated_data)
+        return Response(PlanChangeOutput(change).data, status=202)
+
+
+class SettingsBillingPortalApi(StaffApiMixin, APIView):
+    owner_only = True
+
+    @extend_schema(request=None,
+                   responses={200: BillingUrlOutput, **staff_errors(403, 409, 503)},
+                   operation_id="console_settings_billing_portal",
+                   description="Answers the URL of Stripe's billing portal for the mall.")
+    def post(self, request):
+        return Response({"url": portal_open(request)})

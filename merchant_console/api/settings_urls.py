@@ -12,4 +12,10 @@ urlpatterns = [
     path("shipping-templates/<int:template_id>/", api.SettingsShippingDetailApi.as_view(),
          name="console-api-settings-shipping-template"),
     path("billing/", api.SettingsBillingApi.as_view(), name="console-api-settings-billing"),
+    path("billing/checkout/", api.SettingsBillingCheckoutApi.as_view(),
+         name="console-api-settings-billing-checkout"),
+    path("billing/plan-change/", api.SettingsBillingPlanChangeApi.as_view(),
+         name="console-api-settings-billing-plan-change"),
+    path("billing/portal/", api.SettingsBillingPortalApi.as_view(),
+         name="console-api-settings-billing-portal"),
 ]

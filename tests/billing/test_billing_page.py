@@ -119,3 +119,40 @@ def test_back_from_checkout_the_status_polls_until_the_webhook_came(staff_client
     part = owner.get(URL + "?part=status&checkout=success", HTTP_HX_REQUEST="true")
     assert (part.status_code, part["HX-Refresh"]) == (204, "true")
     assert "checkout-confirmed" in owner.get(URL + "?checkout=success").content.decode()
+
+
+API = "/api/v1/console/settings/billing/"
+
+
+def test_the_staff_api_reads_the_same_billing(staff_client, mall):
+    live_account(mall)
+    Invoice.objects.create(stripe_invoice_id="in_api", merchant=mall, number="MALL-API",
+                           status="paid", amount_due_fen=9900, amount_paid_fen=9900,
+                           stripe_created=timezone.now())
+    body = staff_client("admin").get(API).json()
+    assert (body["plan_code"], body["subscribed"], body["interval"]) == ("starter", True, "month")
+    assert body["next_invoice"]["amount_fen"] == 9900
+    assert [i["number"] for i in body["invoices"]] == ["MALL-API"]
+    assert staff_client("finance").get(API).status_code == 403
+
+
+def test_the_staff_api_acts_for_the_owner_only(staff_client, mall, settings):
+    live_account(mall)
+    admin = staff_client("admin")
+    for action in ("checkout", "plan-change", "portal"):
+        assert admin.post(f"{API}{action}/", {"plan": "pro", "interval": "month"},
+                          content_type="application/json").status_code == 403
+    owner = staff_client("owner")
+    response = owner.post(f"{API}plan-change/", {"plan": "pro", "interval": "month"},
+                          content_type="application/json")
+    assert response.status_code == 202 and response.json()["plan"] == "pro"
+    again = owner.post(f"{API}plan-change/", {"plan": "growth", "interval": "month"},
+                       content_type="application/json")
+    assert again.status_code == 409 and "already on its way" in again.json()["message"]
+    bad = owner.post(f"{API}checkout/", {"plan": "pro", "interval": "week"},
+                     content_type="application/json")
+    assert bad.status_code == 400 and "interval" in bad.json()["fields"]
+    settings.STRIPE_SECRET_KEY = ""
+    portal = owner.post(f"{API}portal/", content_type="application/json")
+    assert portal.status_code == 503
+    assert AuditEntry.objects.filter(action="billing.plan_change").count() == 1
