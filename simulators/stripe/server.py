@@ -4,39 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import threading
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
-
+from ..serving import ThreadedServer, bind, start
 from .app import StripeSimulator
 from .config import DEFAULT_API_KEY, DEFAULT_WEBHOOK_SECRET, StripeSimConfig
 
-
-class _QuietHandler(WSGIRequestHandler):
-    """No access log line per request: tests make hundreds."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
-class StripeSimServer:
-    """A running stand-in: `simulator` is the WSGI app (its `state`, `config` and
-    `set_webhook_url`), `shutdown()` stops the HTTP server and the webhook workers."""
-
-    def __init__(self, simulator: StripeSimulator, http: BaseWSGIServer, thread: threading.Thread):
-        self.simulator = simulator
-        self.http = http
-        self.thread = thread
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.http.host}:{self.http.port}"
-
-    def shutdown(self) -> None:
-        self.http.shutdown()
-        self.thread.join(timeout=5)
-        self.http.server_close()
-        self.simulator.close()
+# The running stand-in: `simulator` is the WSGI app (its `state`, `config` and
+# `set_webhook_url`), `shutdown()` stops the HTTP server and the webhook workers.
+StripeSimServer = ThreadedServer
 
 
 def serve_in_thread(
@@ -46,15 +21,9 @@ def serve_in_thread(
     (of the Checkout, portal and invoice pages) defaults to the bound address. Works on a
     copy of `config`: change settings through `server.simulator.config`."""
     config = dataclasses.replace(config)
-    http = make_server(host, port, None, threaded=True,
-                       request_handler=_QuietHandler if quiet else None)
-    base_url = f"http://{host}:{http.port}"
+    http, base_url = bind(host, port, quiet=quiet)
     config.public_url = (config.public_url or base_url).rstrip("/")
-    simulator = StripeSimulator(config)
-    http.app = simulator
-    thread = threading.Thread(target=http.serve_forever, name="stripe-sim-http", daemon=True)
-    thread.start()
-    return StripeSimServer(simulator, http, thread), base_url
+    return start(StripeSimulator(config), http, "stripe-sim-http"), base_url
 
 
 def from_environment() -> StripeSimulator:

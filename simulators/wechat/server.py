@@ -4,40 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import threading
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
-
+from ..serving import ThreadedServer, bind, start
 from .accounts import SubMerchantSpec
 from .app import WeChatSimulator
 from .config import SimulatorConfig
 
-
-class _QuietHandler(WSGIRequestHandler):
-    """No access log line per request: tests make hundreds."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
-class SimulatorServer:
-    """A running simulator: `simulator` is the WSGI app (its `state` and `config` are
-    there to inspect), `shutdown()` stops the HTTP server and the background workers."""
-
-    def __init__(self, simulator: WeChatSimulator, http: BaseWSGIServer, thread: threading.Thread):
-        self.simulator = simulator
-        self.http = http
-        self.thread = thread
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.http.host}:{self.http.port}"
-
-    def shutdown(self) -> None:
-        self.http.shutdown()
-        self.thread.join(timeout=5)
-        self.http.server_close()
-        self.simulator.close()
+# The running simulator: `simulator` is the WSGI app (its `state` and `config` are there to
+# inspect), `shutdown()` stops the HTTP server and the background workers.
+SimulatorServer = ThreadedServer
 
 
 def serve_in_thread(
@@ -47,16 +22,11 @@ def serve_in_thread(
     (used in h5_url, code_url and bill download links) defaults to the bound address.
     Works on a copy of `config`: change settings through `server.simulator.config`."""
     config = dataclasses.replace(config)
-    simulator = WeChatSimulator(config)
-    http = make_server(
-        host, port, simulator, threaded=True, request_handler=_QuietHandler if quiet else None
-    )
-    base_url = f"http://{host}:{http.port}"
+    http, base_url = bind(host, port, quiet=quiet)
     config.public_url = config.public_url or base_url
+    simulator = WeChatSimulator(config)
     simulator.publish_credentials()
-    thread = threading.Thread(target=http.serve_forever, name="wechat-sim-http", daemon=True)
-    thread.start()
-    return SimulatorServer(simulator, http, thread), base_url
+    return start(simulator, http, "wechat-sim-http"), base_url
 
 
 def from_environment() -> WeChatSimulator:
