@@ -29,6 +29,8 @@ from pathlib import Path
 import requests
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from PIL import Image, UnidentifiedImageError
 
 from core.actors import Actor
@@ -103,7 +105,7 @@ LONG_TERM = "长期"
 
 @dataclass(frozen=True)
 class Spec:
-    label: str
+    label: str  # lazily translated, as the messages
     max_bytes: int = 128
     pattern: re.Pattern | None = None
     message: str = ""
@@ -112,45 +114,58 @@ class Spec:
 
 # The applicant's text fields, all kept encrypted. Order = the form's order.
 TEXT_FIELDS: dict[str, Spec] = {
-    "license_number": Spec("Business licence number", 18, _LICENCE,
-                           "The unified social credit code: 18 digits or capital letters."),
-    "merchant_name": Spec("Name on the business licence"),
-    "legal_person": Spec("Legal person on the business licence", 64),
-    "id_card_name": Spec("Legal person's name on the ID card", 64),
-    "id_card_number": Spec("Legal person's ID card number", 18, _ID_CARD,
-                           "An ID card number is 18 characters: 17 digits and a digit or X."),
-    "id_card_valid_from": Spec("ID card valid from", 10, _DATE, "Use the form 2020-01-31."),
-    "id_card_valid_until": Spec("ID card valid until", 10, re.compile(rf"\d{{4}}-\d{{2}}-\d{{2}}|"
-                                                                     rf"{LONG_TERM}"),
-                                f"Use the form 2040-01-31, or {LONG_TERM} for no end."),
-    "contact_name": Spec("Contact's name", 64),
-    "contact_id_number": Spec("Contact's ID card number", 18, _ID_CARD,
-                              "An ID card number is 18 characters: 17 digits and a digit or X.",
+    "license_number": Spec(gettext_lazy("Business licence number"), 18, _LICENCE,
+                           gettext_lazy("The unified social credit code: 18 digits or capital "
+                                        "letters.")),
+    "merchant_name": Spec(gettext_lazy("Name on the business licence")),
+    "legal_person": Spec(gettext_lazy("Legal person on the business licence"), 64),
+    "id_card_name": Spec(gettext_lazy("Legal person's name on the ID card"), 64),
+    "id_card_number": Spec(gettext_lazy("Legal person's ID card number"), 18, _ID_CARD,
+                           gettext_lazy("An ID card number is 18 characters: 17 digits and a "
+                                        "digit or X.")),
+    "id_card_valid_from": Spec(gettext_lazy("ID card valid from"), 10, _DATE,
+                               gettext_lazy("Use the form 2020-01-31.")),
+    "id_card_valid_until": Spec(gettext_lazy("ID card valid until"), 10,
+                                re.compile(rf"\d{{4}}-\d{{2}}-\d{{2}}|{LONG_TERM}"),
+                                # LONG_TERM spelled out: a lazy message cannot be formatted here.
+                                gettext_lazy("Use the form 2040-01-31, or 长期 for no end.")),
+    "contact_name": Spec(gettext_lazy("Contact's name"), 64),
+    "contact_id_number": Spec(gettext_lazy("Contact's ID card number"), 18, _ID_CARD,
+                              gettext_lazy("An ID card number is 18 characters: 17 digits and "
+                                           "a digit or X."),
                               required=False),
-    "mobile_phone": Spec("Contact's mobile", 11, _MOBILE, "A mainland mobile: 11 digits from 1."),
-    "contact_email": Spec("Contact's e-mail", 128, _EMAIL, "Enter a valid e-mail address."),
-    "bank_account_type": Spec("Account type", 32, re.compile("|".join(ACCOUNT_TYPES)),
-                              "Choose corporate or personal."),
-    "account_name": Spec("Account name"),
-    "account_bank": Spec("Bank", 64),
-    "bank_address_code": Spec("Bank's area code", 6, _AREA, "An area code is 6 digits."),
-    "account_number": Spec("Account number", 30, _ACCOUNT, "An account number is 8 to 30 digits."),
-    "store_name": Spec("Store name"),
-    "store_address_code": Spec("Store's area code", 6, _AREA, "An area code is 6 digits."),
-    "store_address": Spec("Store address", 512),
-    "mp_appid": Spec("Official account app id", 18, _APPID,
-                     "An app id looks like wx followed by 16 hex characters.", required=False),
-    "mini_program_appid": Spec("Mini-program app id", 18, _APPID,
-                               "An app id looks like wx followed by 16 hex characters.",
+    "mobile_phone": Spec(gettext_lazy("Contact's mobile"), 11, _MOBILE,
+                         gettext_lazy("A mainland mobile: 11 digits from 1.")),
+    "contact_email": Spec(gettext_lazy("Contact's e-mail"), 128, _EMAIL,
+                          gettext_lazy("Enter a valid e-mail address.")),
+    "bank_account_type": Spec(gettext_lazy("Account type"), 32,
+                              re.compile("|".join(ACCOUNT_TYPES)),
+                              gettext_lazy("Choose corporate or personal.")),
+    "account_name": Spec(gettext_lazy("Account name")),
+    "account_bank": Spec(gettext_lazy("Bank"), 64),
+    "bank_address_code": Spec(gettext_lazy("Bank's area code"), 6, _AREA,
+                              gettext_lazy("An area code is 6 digits.")),
+    "account_number": Spec(gettext_lazy("Account number"), 30, _ACCOUNT,
+                           gettext_lazy("An account number is 8 to 30 digits.")),
+    "store_name": Spec(gettext_lazy("Store name")),
+    "store_address_code": Spec(gettext_lazy("Store's area code"), 6, _AREA,
+                               gettext_lazy("An area code is 6 digits.")),
+    "store_address": Spec(gettext_lazy("Store address"), 512),
+    "mp_appid": Spec(gettext_lazy("Official account app id"), 18, _APPID,
+                     gettext_lazy("An app id looks like wx followed by 16 hex characters."),
+                     required=False),
+    "mini_program_appid": Spec(gettext_lazy("Mini-program app id"), 18, _APPID,
+                               gettext_lazy("An app id looks like wx followed by 16 hex "
+                                            "characters."),
                                required=False),
-    "service_phone": Spec("Customer service phone", 20, _PHONE,
-                          "A phone number: digits and dashes."),
+    "service_phone": Spec(gettext_lazy("Customer service phone"), 20, _PHONE,
+                          gettext_lazy("A phone number: digits and dashes.")),
 }
 IMAGE_FIELDS: dict[str, str] = {
-    "license_copy": "Business licence photo",
-    "id_card_copy": "ID card, portrait side",
-    "id_card_national": "ID card, national emblem side",
-    "store_entrance_pic": "Store entrance photo",
+    "license_copy": gettext_lazy("Business licence photo"),
+    "id_card_copy": gettext_lazy("ID card, portrait side"),
+    "id_card_national": gettext_lazy("ID card, national emblem side"),
+    "store_entrance_pic": gettext_lazy("Store entrance photo"),
 }
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
 _IMAGE_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "BMP": ".bmp"}
@@ -171,7 +186,8 @@ class ApplymentInvalid(InvalidInput):
 
 class ApplymentLocked(Conflict):
     code = "applyment_locked"
-    default_message = "WeChat is reviewing the application; it cannot be changed now."
+    default_message = gettext_lazy(
+        "WeChat is reviewing the application; it cannot be changed now.")
 
 
 class ApplymentRefused(InvalidInput):
@@ -184,7 +200,7 @@ class ApplymentRefused(InvalidInput):
 class ApplymentUnavailable(DomainError):
     code = "applyment_unavailable"
     status = 503
-    default_message = "WeChat Pay could not be reached. Try again in a moment."
+    default_message = gettext_lazy("WeChat Pay could not be reached. Try again in a moment.")
 
 
 # Selectors -------------------------------------------------------------------------------
@@ -279,7 +295,7 @@ def _check_editable(latest: WeChatApplyment | None) -> WeChatApplyment | None:
     """The mall's latest application may be edited as a draft or after a rejection; after
     a cancellation a new one starts; a finished one is the mall's record."""
     if latest is not None and latest.state == S.FINISHED:
-        raise ApplymentLocked("The application is finished: WeChat opened the sub-merchant.")
+        raise ApplymentLocked(_("The application is finished: WeChat opened the sub-merchant."))
     if latest is not None and latest.state not in EDITABLE | {S.CANCELED}:
         raise ApplymentLocked()
     return latest
@@ -293,40 +309,41 @@ def _business_code(merchant: Merchant) -> str:
 def _check_values(subject_type: str, shortname: str, values: dict[str, str]) -> dict:
     errors: dict[str, list[str]] = {}
     if subject_type not in SUBJECT_TYPES:
-        errors["subject_type"] = ["Choose an enterprise or an individual business."]
+        errors["subject_type"] = [_("Choose an enterprise or an individual business.")]
     shortname = (shortname or "").strip()
     if not shortname:
-        errors["merchant_shortname"] = ["Give the short name shoppers see when paying."]
+        errors["merchant_shortname"] = [_("Give the short name shoppers see when paying.")]
     elif len(shortname.encode()) > 64:
-        errors["merchant_shortname"] = ["Use at most 21 Chinese characters."]
+        errors["merchant_shortname"] = [_("Use at most 21 Chinese characters.")]
     for name, value in values.items():
         spec = TEXT_FIELDS[name]
         if spec.pattern is None and len(value.encode()) > spec.max_bytes:
-            errors[name] = [f"Too long: at most {spec.max_bytes} bytes."]
+            errors[name] = [_("Too long: at most %(max_bytes)s bytes.")
+                            % {"max_bytes": spec.max_bytes}]
         elif spec.pattern is not None and not spec.pattern.fullmatch(value):
-            errors[name] = [spec.message]
+            errors[name] = [str(spec.message)]
         elif spec.pattern is _DATE or (name == "id_card_valid_until" and value != LONG_TERM):
             try:
                 date.fromisoformat(value)
             except ValueError:
-                errors[name] = ["This date does not exist."]
+                errors[name] = [_("This date does not exist.")]
     return errors
 
 
 def _check_image(upload) -> str:
     if upload.size > MAX_IMAGE_BYTES:
-        return "A picture may be at most 2 MB."
+        return _("A picture may be at most 2 MB.")
     try:
         upload.seek(0)
         with Image.open(upload) as image:
             image.verify()
             kind = image.format
     except (UnidentifiedImageError, OSError, ValueError):
-        return "This is not a picture WeChat accepts: use JPG, PNG or BMP."
+        return _("This is not a picture WeChat accepts: use JPG, PNG or BMP.")
     finally:
         upload.seek(0)
     if kind not in _IMAGE_FORMATS:
-        return "This is not a picture WeChat accepts: use JPG, PNG or BMP."
+        return _("This is not a picture WeChat accepts: use JPG, PNG or BMP.")
     return ""
 
 
@@ -373,7 +390,7 @@ def applyment_submit(*, applyment: WeChatApplyment, actor: Actor) -> WeChatApply
         if recovered is not None:
             return recovered
         field = _our_field(_error_field(answer))
-        message = f"WeChat refused the application: {exc.message}"
+        message = _("WeChat refused the application: %(reason)s") % {"reason": exc.message}
         raise ApplymentRefused(message, fields={field: [exc.message]} if field else {}) from exc
     resubmitted = applyment.state == S.REJECTED
     with transaction.atomic():
@@ -424,29 +441,30 @@ def _check_complete(applyment: WeChatApplyment, data: dict[str, str]) -> None:
     errors: dict[str, list[str]] = {}
     for name, spec in TEXT_FIELDS.items():
         if spec.required and not data.get(name):
-            errors[name] = ["Required to submit."]
+            errors[name] = [_("Required to submit.")]
     for name in IMAGE_FIELDS:
         if not applyment.media_ids.get(name):
-            errors[name] = ["Upload this picture to submit."]
+            errors[name] = [_("Upload this picture to submit.")]
     if not applyment.merchant_shortname:
-        errors["merchant_shortname"] = ["Required to submit."]
+        errors["merchant_shortname"] = [_("Required to submit.")]
     if not (data.get("mp_appid") or data.get("mini_program_appid")):
-        errors["mp_appid"] = ["Give the official account or the mini-program app id."]
+        errors["mp_appid"] = [_("Give the official account or the mini-program app id.")]
     personal = data.get("bank_account_type") == "BANK_ACCOUNT_TYPE_PERSONAL"
     if applyment.subject_type == "SUBJECT_TYPE_ENTERPRISE" and personal:
-        errors["bank_account_type"] = ["An enterprise settles to a corporate account."]
+        errors["bank_account_type"] = [_("An enterprise settles to a corporate account.")]
     if personal and data.get("account_name") and data.get("account_name") != data.get(
             "id_card_name"):
-        errors["account_name"] = ["A personal account must be in the legal person's name."]
+        errors["account_name"] = [_("A personal account must be in the legal person's name.")]
     if not data.get("contact_id_number") and data.get("contact_name") and data.get(
             "contact_name") != data.get("id_card_name"):
-        errors["contact_id_number"] = ["Give the contact's ID number (the contact is not the "
-                                       "legal person)."]
+        errors["contact_id_number"] = [_("Give the contact's ID number (the contact is not "
+                                         "the legal person).")]
     for name, reason in rejected_fields(applyment).items():
         if name and name not in applyment.refilled_fields:
-            errors.setdefault(name, []).append(f"WeChat rejected it: {reason}. Enter it again.")
+            errors.setdefault(name, []).append(
+                _("WeChat rejected it: %(reason)s. Enter it again.") % {"reason": reason})
     if errors:
-        raise ApplymentInvalid("The application is not complete.", fields=errors)
+        raise ApplymentInvalid(_("The application is not complete."), fields=errors)
 
 
 def _payload(applyment: WeChatApplyment, data: dict[str, str]) -> dict:
@@ -590,7 +608,7 @@ def applyment_bind_retry(*, applyment: WeChatApplyment) -> WeChatApplyment:
     with transaction.atomic():
         locked = WeChatApplyment.objects.select_for_update().get(pk=applyment.pk)
         if locked.state != S.FINISHED:
-            raise IllegalApplymentTransition("Only a finished application is bound.")
+            raise IllegalApplymentTransition(_("Only a finished application is bound."))
         _bind(locked, None)
         return locked
 

@@ -14,6 +14,8 @@ import re
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.actors import Actor, ActorKind
 from core.errors import Conflict, DomainError, InvalidInput
@@ -32,7 +34,7 @@ class BindingInvalid(InvalidInput):
 
 class BindingTaken(Conflict):
     code = "binding_taken"
-    default_message = "This sub-merchant number is bound to another mall."
+    default_message = gettext_lazy("This sub-merchant number is bound to another mall.")
 
 
 class BindingVerificationFailed(InvalidInput):
@@ -42,7 +44,8 @@ class BindingVerificationFailed(InvalidInput):
 
 class BindingClaimChanged(Conflict):
     code = "binding_claim_changed"
-    default_message = "The mall changed its sub-merchant number since; review it again."
+    default_message = gettext_lazy(
+        "The mall changed its sub-merchant number since; review it again.")
 
 
 class BindingReviewInvalid(InvalidInput):
@@ -52,7 +55,7 @@ class BindingReviewInvalid(InvalidInput):
 class BindingReviewForbidden(DomainError):
     code = "binding_review_forbidden"
     status = 403
-    default_message = "Only a platform admin reviews WeChat Pay bindings."
+    default_message = gettext_lazy("Only a platform admin reviews WeChat Pay bindings.")
 
 
 class IllegalBindingTransition(Conflict):
@@ -83,14 +86,14 @@ _REVIEWERS = frozenset({ActorKind.PLATFORM_ADMIN, ActorKind.SYSTEM})
 def _validate(*, sub_mchid: str, sub_appid: str, miniprogram_appid: str, app_secret: str | None):
     errors: dict[str, list[str]] = {}
     if not _SUB_MCHID.match(sub_mchid):
-        errors["sub_mchid"] = ["A sub-merchant number is 8 to 12 digits."]
+        errors["sub_mchid"] = [_("A sub-merchant number is 8 to 12 digits.")]
     for field, value in (("sub_appid", sub_appid), ("miniprogram_appid", miniprogram_appid)):
         if value and not _APPID.match(value):
-            errors[field] = ["An app id looks like wx followed by 16 hex characters."]
+            errors[field] = [_("An app id looks like wx followed by 16 hex characters.")]
     if not (sub_appid or miniprogram_appid):
-        errors["sub_appid"] = ["Give the official account or the mini-program app id."]
+        errors["sub_appid"] = [_("Give the official account or the mini-program app id.")]
     if app_secret is not None and app_secret and not re.fullmatch(r"[0-9a-f]{32}", app_secret):
-        errors["app_secret"] = ["An app secret is 32 hex characters."]
+        errors["app_secret"] = [_("An app secret is 32 hex characters.")]
     if errors:
         raise BindingInvalid(fields=errors)
 
@@ -122,7 +125,7 @@ def binding_save(
     except wechatpay_gateway.WeChatPayError as exc:
         # Nothing is saved: a typo must not break the payments of a mall already live.
         raise BindingVerificationFailed(
-            f"WeChat did not confirm this sub-merchant: {exc.message}",
+            _("WeChat did not confirm this sub-merchant: %(reason)s") % {"reason": exc.message},
             fields={"sub_mchid": [exc.message]},
         ) from exc
     identity = {"sub_mchid": sub_mchid, "sub_appid": sub_appid,
@@ -173,7 +176,7 @@ def binding_approve(
             sub_mchid=sub_mchid, status=BindingStatus.APPROVED
         ).exclude(pk=locked.pk)
         if taken.exists():
-            raise BindingTaken(fields={"sub_mchid": [BindingTaken.default_message]})
+            raise BindingTaken(fields={"sub_mchid": [str(BindingTaken.default_message)]})
         try:
             return BINDING_MACHINE.transition(
                 pk=locked.pk, to_status=BindingStatus.APPROVED, actor=actor,
@@ -181,7 +184,7 @@ def binding_approve(
                 expected_from=frozenset({BindingStatus.PENDING}),
             )
         except IntegrityError as exc:  # another mall's claim approved at the same moment
-            raise BindingTaken(fields={"sub_mchid": [BindingTaken.default_message]}) from exc
+            raise BindingTaken(fields={"sub_mchid": [str(BindingTaken.default_message)]}) from exc
 
 
 def binding_reject(
@@ -192,9 +195,9 @@ def binding_reject(
     _check_reviewer(actor)
     reason = (reason or "").strip()
     if not reason:
-        raise BindingReviewInvalid(fields={"reason": ["Say why, for the mall's owner."]})
+        raise BindingReviewInvalid(fields={"reason": [_("Say why, for the mall's owner.")]})
     if len(reason) > 200:
-        raise BindingReviewInvalid(fields={"reason": ["Use at most 200 characters."]})
+        raise BindingReviewInvalid(fields={"reason": [_("Use at most 200 characters.")]})
     with transaction.atomic():
         locked = _lock_reviewed(binding, sub_mchid)
         return BINDING_MACHINE.transition(
@@ -264,7 +267,7 @@ def binding_from_applyment(
     if WeChatBinding.objects.filter(sub_mchid=sub_mchid, status=BindingStatus.APPROVED).exclude(
         merchant=merchant
     ).exists():
-        raise BindingTaken(fields={"sub_mchid": [BindingTaken.default_message]})
+        raise BindingTaken(fields={"sub_mchid": [str(BindingTaken.default_message)]})
     values = {**identity, "verified_at": timezone.now(), "last_error": "",
               "profit_sharing_max_ratio_bp": profit_sharing_max_ratio_bp}
     if binding is None:
@@ -289,4 +292,4 @@ def binding_from_applyment(
                 reference=reference, expected_from=frozenset({BindingStatus.PENDING}),
             )
     except IntegrityError as exc:  # another mall's claim approved at the same moment
-        raise BindingTaken(fields={"sub_mchid": [BindingTaken.default_message]}) from exc
+        raise BindingTaken(fields={"sub_mchid": [str(BindingTaken.default_message)]}) from exc
