@@ -38,8 +38,8 @@ def _without_live_subscription():
 
 def _move(merchant: Merchant, to_status: str, reason: str, expected: str) -> bool:
     try:
-        tenant_services.MERCHANT_MACHINE.transition(
-            pk=merchant.pk, to_status=to_status, actor=Actor.system(), reason=reason,
+        tenant_services.merchant_change_status(
+            merchant=merchant, to_status=to_status, actor=Actor.system(), reason=reason,
             expected_from=frozenset({expected}),
         )
     except IllegalStatusTransition:  # a webhook moved it meanwhile: its decision stands

@@ -20,6 +20,9 @@ class BillingInterval(models.TextChoices):
     YEAR = "year", "Yearly"
 
 
+LOOKUP_KEY_PREFIX = "mall_"
+
+
 class Plan(models.Model):
     code = models.SlugField(max_length=30, unique=True)
     name = models.CharField(max_length=60)
@@ -64,7 +67,15 @@ class Plan(models.Model):
     def stripe_lookup_key(self, interval: str) -> str:
         """The Stripe price's lookup key: prices are found by it, so the same code works
         against the stand-in and any Stripe account (`manage.py billing_sync_prices`)."""
-        return f"mall_{self.code}_{interval}"
+        return f"{LOOKUP_KEY_PREFIX}{self.code}_{interval}"
+
+    @classmethod
+    def code_of_lookup_key(cls, lookup_key: str) -> str:
+        """The plan code a price's lookup key names ("" for a key that is not ours)."""
+        if not lookup_key.startswith(LOOKUP_KEY_PREFIX):
+            return ""
+        code, _, interval = lookup_key.removeprefix(LOOKUP_KEY_PREFIX).rpartition("_")
+        return code if interval in BillingInterval.values else ""
 
     def includes(self, plugin: str) -> bool:
         return plugin in (self.marketing_plugins or [])

@@ -143,12 +143,9 @@ def _follow(merchant: Merchant, to_status: str, *, event: dict) -> str:
 
 
 def _plan_of_price(price: dict) -> tuple[Plan | None, str]:
-    lookup_key = price.get("lookup_key") or ""
     interval = ((price.get("recurring") or {}).get("interval")) or ""
-    for plan in Plan.objects.all():
-        if lookup_key in (plan.stripe_lookup_key("month"), plan.stripe_lookup_key("year")):
-            return plan, interval
-    code = (price.get("metadata") or {}).get("plan")
+    code = (Plan.code_of_lookup_key(price.get("lookup_key") or "")
+            or (price.get("metadata") or {}).get("plan"))
     return Plan.objects.filter(code=code).first() if code else None, interval
 
 

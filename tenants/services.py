@@ -159,12 +159,15 @@ def _create_owner(*, schema_name: str, email: str, password_hash: str) -> int:
 
 
 def merchant_change_status(
-    *, merchant: Merchant, to_status: str, actor: Actor, reason: str = "", reference: str = ""
+    *, merchant: Merchant, to_status: str, actor: Actor, reason: str = "", reference: str = "",
+    expected_from: frozenset[str] | None = None,
 ) -> Merchant:
     """The one transition service of the merchant lifecycle: locks, validates, audits.
-    `reference`: the outside world's id for the cause (a Stripe event)."""
+    `reference`: the outside world's id for the cause (a Stripe event); `expected_from`:
+    the only states the caller means to move from (the dunning sweep's)."""
     locked = MERCHANT_MACHINE.transition(
-        pk=merchant.pk, to_status=to_status, actor=actor, reason=reason, reference=reference
+        pk=merchant.pk, to_status=to_status, actor=actor, reason=reason, reference=reference,
+        expected_from=expected_from,
     )
     logger.info("merchant %s: -> %s (%s)", locked.slug, to_status, actor)
     return locked
