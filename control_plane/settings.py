@@ -122,6 +122,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "control_plane.context_processors.platform",
                 "merchant_console.access.console_nav",
+                # After the built-in csrf one, which it overrides for cached renders.
+                "storefront.web.page_cache.csrf_placeholder",
             ],
         },
     },
@@ -138,6 +140,10 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL")
+# Catalogue pages and API answers are kept this long at most (storefront/web/page_cache.py):
+# stock counts and sales figures are this old at most; any other change shows at once.
+# 0 turns the page cache off.
+PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=60)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

@@ -38,6 +38,12 @@ class Merchant(TenantMixin):
     logo = models.FileField(upload_to="mall/", blank=True, max_length=200)
     theme_colour = models.CharField(max_length=7, default=DEFAULT_THEME_COLOUR)
     contact_phone = models.CharField(max_length=20, blank=True)
+    # Bumped by PostgreSQL triggers on every change shoppers can see (tenants 0007,
+    # catalog 0004); the storefront's page cache keys pages by it.
+    catalog_version = models.BigIntegerField(
+        default=0, editable=False,
+        help_text="Bumped by PostgreSQL on every change shoppers can see.",
+    )
 
     # Schemas are provisioned by tenants.provisioning inside the signup transaction, never
     # by save(); and a deleted row must not silently drop a merchant's data.

@@ -15,7 +15,6 @@ from rest_framework.views import APIView
 from control_plane.api_schema import error_responses
 from storefront.api.auth import ShopperApiMixin
 from storefront.catalog import selectors
-from storefront.web.funnel import funnel_mark
 
 
 def _absolute(request, url: str | None) -> str | None:
@@ -174,5 +173,4 @@ class ProductDetailApi(ShopperApiMixin, APIView):
     )
     def get(self, request, product_id: int):
         detail = selectors.product_detail(product_id=product_id)
-        funnel_mark(request, "product_views")
         return Response(ProductDetailOutput(detail, context={"request": request}).data)

@@ -1,8 +1,9 @@
 """Catalogue pages for shoppers: category tree, listings, search and the product page.
 
 Views only parse the query string, call the catalogue selectors and render; each page runs
-a fixed number of queries. A listing fetches one row more than it shows to know whether a
-next page exists, so it needs no COUNT query.
+a fixed number of queries, and only when the page is not in the cache (page_cache.py: each
+view declares the query parameters it reads). A listing fetches one row more than it shows
+to know whether a next page exists, so it needs no COUNT query.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from django.shortcuts import render
 
 from storefront.catalog import selectors
 from storefront.catalog.errors import CategoryNotFound, ProductNotFound
-from storefront.web.funnel import funnel_mark
+from storefront.web.page_cache import shopper_cache
 
 PAGE_SIZE = 20
 MAX_PAGE = 500
@@ -43,6 +44,7 @@ def _not_found(request, *, what: str):
     )
 
 
+@shopper_cache()
 def categories(request):
     return render(
         request, "storefront/catalog/categories.html",
@@ -50,6 +52,7 @@ def categories(request):
     )
 
 
+@shopper_cache(params=("sort", "page"))
 def category(request, category_id: int):
     try:
         node = selectors.category_detail(category_id=category_id)
@@ -66,6 +69,7 @@ def category(request, category_id: int):
     )
 
 
+@shopper_cache(params=("q", "sort", "page"))
 def search(request):
     query = request.GET.get("q", "").strip()[: selectors.MAX_SEARCH_LENGTH]
     sort, page = _sort(request), _page_number(request)
@@ -79,13 +83,13 @@ def search(request):
     )
 
 
+@shopper_cache(marks=("product_views",))
 def product(request, product_id: int):
     try:
         detail = selectors.product_detail(product_id=product_id)
     except ProductNotFound:
         return _not_found(request, what="product")
     single = detail.single_sku
-    funnel_mark(request, "product_views")
     return render(
         request, "storefront/catalog/product_detail.html",
         {"tab": "home", "detail": detail, "product": detail.product, "single_sku": single,
