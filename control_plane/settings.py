@@ -146,7 +146,8 @@ REDIS_URL = env.str("REDIS_URL")
 PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=60)
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's Redis backend, keeping one client per pool (core/cache.py says why).
+        "BACKEND": "core.cache.ReusingRedisCache",
         "LOCATION": REDIS_URL,
         # Prefixes every key with the current schema: tenant A never reads B's cache.
         "KEY_FUNCTION": "django_tenants.cache.make_key",
@@ -329,6 +330,10 @@ FILE_UPLOAD_HANDLERS = [
 LOGIN_URL = "/console/login/"
 # No SESSION_COOKIE_DOMAIN / CSRF_COOKIE_DOMAIN: cookies stay host-only, and each tenant
 # keeps its sessions in its own schema, so a session from one mall means nothing on another.
+# Read through Redis (one GET instead of a query of the mall's session table on every
+# signed-in request), written to both; the cache's key function prefixes the schema, so the
+# isolation above holds in the cache too.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True

@@ -91,11 +91,9 @@ def _respond(request, entry: tuple[str, bytes], state: str, etag: str | None) ->
     response["Content-Language"] = request.LANGUAGE_CODE
     if etag:
         response["ETag"] = etag
-        # Stored by the client, but checked with us (304) before each use.
-        response["Cache-Control"] = "private, no-cache"
-    else:
-        # Each copy carries the visitor's CSRF token: never kept by anyone in between.
-        response["Cache-Control"] = "private, no-store"
+    # Kept by the visitor's own browser only (a page carries their CSRF token; no-store
+    # would also rule out the back/forward cache), and checked with us before each use.
+    response["Cache-Control"] = "private, no-cache"
     patch_vary_headers(response, ("Accept-Language", "Cookie"))
     return response
 
