@@ -11,6 +11,7 @@ from django.db import connection
 from django_tenants.utils import get_public_schema_name
 
 from storefront.insights.funnel import funnel_record, visitor_key
+from storefront.web.shopper_session import signed_in_shopper_id
 
 # Paths that are not the shopper's pages (the API's product views and cart adds count
 # through funnel_mark; its calls are not visits).
@@ -42,13 +43,12 @@ class FunnelMiddleware:
                 and response.get("Content-Type", "").startswith("text/html")):
             stages.insert(0, "visits")
         if stages:
-            shopper = getattr(request, "shopper", None)
             session = getattr(request, "session", None)
             funnel_record(
                 stages=stages, schema=schema,
                 visitor=visitor_key(
                     session_key=session.session_key if session is not None else None,
-                    shopper_id=shopper.pk if shopper is not None else None,
+                    shopper_id=signed_in_shopper_id(request),
                     address=request.META.get("REMOTE_ADDR", ""),
                     user_agent=request.META.get("HTTP_USER_AGENT", ""),
                 ),

@@ -11,23 +11,25 @@ every shopper of a mall, so they are rendered once and kept in Redis under a key
   host lookup's row, so a cached page costs no query, and the very next request after a
   change misses;
 - the language, scheme, host, path and only the query parameters the view reads (a share
-  link's `?ref=` does not make a new copy);
-- a time bucket of PAGE_CACHE_SECONDS: stock counts and sales figures move with every order
-  without bumping the version, so they are at most that old.
+  link's `?ref=` does not make a new copy).
+
+Entries live PAGE_CACHE_SECONDS (with some jitter, so a mall's pages do not all expire in
+the same second): stock counts and sales figures move with every order without bumping the
+version, so they are at most that old.
 
 Nothing personal is stored. The CSRF token of a page's forms is rendered as a placeholder
 (`csrf_placeholder`, a context processor) and each response gets the visitor's own token in
 its place, so signed-in shoppers get the cached page too. A request with a flash message
 waiting is rendered afresh (the message is personal and would be lost otherwise).
 
-The API also answers conditional GETs: its ETag is derived from the same key, so a client
-holding the current version gets 304 without the page being looked up at all.
+The API also answers conditional GETs: the ETag is a hash of the stored answer, so a client
+holding the current copy gets 304 (and a new copy after any change or expiry gets a new one).
 """
 
 from __future__ import annotations
 
 import hashlib
-import time
+import random
 from collections.abc import Callable, Iterable
 from functools import wraps
 
@@ -64,16 +66,20 @@ def cache_key(request, params: Iterable[str]) -> str:
     query = "&".join(
         f"{name}={value}" for name in params for value in request.GET.getlist(name)
     )
-    bucket = int(time.time()) // settings.PAGE_CACHE_SECONDS
     raw = (
-        f"{tenant.pk}|{tenant.catalog_version}|{bucket}|{request.LANGUAGE_CODE}|"
+        f"{tenant.pk}|{tenant.catalog_version}|{request.LANGUAGE_CODE}|"
         f"{request.scheme}://{request.get_host()}{request.path}?{query}"
     )
     return "page:" + hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 
 
-def _etag(key: str) -> str:
-    return f'W/"{key.removeprefix("page:")}"'
+def _etag(content: bytes) -> str:
+    return f'W/"{hashlib.blake2b(content, digest_size=12).hexdigest()}"'
+
+
+def _lifetime() -> int:
+    seconds = settings.PAGE_CACHE_SECONDS
+    return max(1, round(seconds * random.uniform(0.85, 1.0)))
 
 
 def _rendered(response) -> HttpResponse:
@@ -82,15 +88,15 @@ def _rendered(response) -> HttpResponse:
     return response
 
 
-def _respond(request, entry: tuple[str, bytes], state: str, etag: str | None) -> HttpResponse:
-    content_type, content = entry
+def _respond(request, entry: tuple[str, bytes, str], state: str, etag: bool) -> HttpResponse:
+    content_type, content, tag = entry
     if _CSRF_PLACEHOLDER_BYTES in content:
         content = content.replace(_CSRF_PLACEHOLDER_BYTES, get_token(request).encode())
     response = HttpResponse(content, content_type=content_type)
     response[HEADER] = state
     response["Content-Language"] = request.LANGUAGE_CODE
     if etag:
-        response["ETag"] = etag
+        response["ETag"] = tag
     # Kept by the visitor's own browser only (a page carries their CSRF token; no-store
     # would also rule out the back/forward cache), and checked with us before each use.
     response["Cache-Control"] = "private, no-cache"
@@ -121,12 +127,6 @@ def shopper_cache(
             ):
                 return view(request, *args, **kwargs)
             key = cache_key(request, params)
-            tag = _etag(key) if etag else None
-            if tag and tag in request.headers.get("If-None-Match", ""):
-                response = HttpResponseNotModified()
-                response["ETag"] = tag
-                response[HEADER] = "not-modified"
-                return response
             entry = cache.get(key)
             state = "hit"
             if entry is None:
@@ -137,12 +137,17 @@ def shopper_cache(
                     request.page_cache_rendering = False
                 if response.status_code != 200:
                     return response
-                entry = (response["Content-Type"], response.content)
-                cache.set(key, entry, settings.PAGE_CACHE_SECONDS)
+                entry = (response["Content-Type"], response.content, _etag(response.content))
+                cache.set(key, entry, _lifetime())
                 state = "miss"
             for stage in marks:
                 funnel_mark(request, stage)
-            return _respond(request, entry, state, tag)
+            if etag and entry[2] in request.headers.get("If-None-Match", ""):
+                response = HttpResponseNotModified()
+                response["ETag"] = entry[2]
+                response[HEADER] = "not-modified"
+                return response
+            return _respond(request, entry, state, etag)
 
         return cached_view
 

@@ -47,10 +47,53 @@ def _load_shopper(request) -> Shopper | None:
     return Shopper.objects.filter(pk=shopper_id, is_active=True).first()
 
 
+class _LazyShopper:
+    """`request.shopper`, read from the database the first time something asks.
+
+    A page served from the page cache never asks, so a signed-in shopper's cached page costs
+    no query of the mall's schema. A plain attribute (not a SimpleLazyObject) because the
+    code reads it as "a Shopper or None": `request.shopper is None` must stay true for a
+    visitor who is not signed in."""
+
+    def __get__(self, request, owner=None):
+        if request is None:
+            return self
+        if "_shopper" not in request.__dict__:
+            request.__dict__["_shopper"] = _load_shopper(request)
+        return request.__dict__["_shopper"]
+
+    def __set__(self, request, value):
+        request.__dict__["_shopper"] = value
+
+
+_lazy_request_classes: dict[type, type] = {}
+
+
+def _with_lazy_shopper(request) -> None:
+    """Give this request a lazy `shopper` (a subclass of its own class, made once)."""
+    cls = type(request)
+    lazy = _lazy_request_classes.get(cls)
+    if lazy is None:
+        lazy = type(cls.__name__, (cls,), {"shopper": _LazyShopper()})
+        _lazy_request_classes[cls] = lazy
+    request.__class__ = lazy
+
+
+def signed_in_shopper_id(request) -> int | None:
+    """The signed-in shopper's id without loading the shopper: the loaded row's when it was
+    read already, else the session's (for counting visitors)."""
+    loaded = request.__dict__.get("_shopper", False)
+    if loaded is not False:
+        return loaded.pk if loaded is not None else None
+    session = getattr(request, "session", None)
+    return session.get(SESSION_KEY) if session is not None else None
+
+
 class ShopperMiddleware:
-    """Sets `request.shopper` (a Shopper or None) on mall hosts and remembers `?ref=` share codes
-    (last touch) for the order's referrer; a signed-in visitor arriving with one is bound to
-    its distributor, and an `?invite=` code is kept for the join form."""
+    """Sets `request.shopper` (a Shopper or None, loaded when first read) on mall hosts and
+    remembers `?ref=` share codes (last touch) for the order's referrer; a signed-in visitor
+    arriving with one is bound to its distributor, and an `?invite=` code is kept for the
+    join form."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -60,7 +103,7 @@ class ShopperMiddleware:
         if tenant is None or tenant.schema_name == "public":
             request.shopper = None
             return self.get_response(request)
-        request.shopper = _load_shopper(request)
+        _with_lazy_shopper(request)
         ref = request.GET.get("ref")
         if ref and len(ref) <= 16:
             if request.session.get(REFERRER_SESSION_KEY) != ref:

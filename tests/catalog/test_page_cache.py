@@ -8,6 +8,8 @@ again: without the version bump it would be a hit of the old page."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -275,3 +277,15 @@ def test_a_committed_change_is_seen_by_the_next_request(committed_cleanup, make_
     services.product_update(product_id=product.pk, title="篮球鞋")
     assert "篮球鞋" in fresh(client, f"/products/{product.pk}/").content.decode()
     connection.set_schema_to_public()
+
+
+def test_stock_counts_are_at_most_page_cache_seconds_old(mall_client, product, buyer, settings):
+    settings.PAGE_CACHE_SECONDS = 1
+    sku = product.skus.get()
+    Sku.objects.filter(pk=sku.pk).update(stock=5)
+    assert cached(mall_client, f"/api/v1/products/{product.pk}/")
+    place(buyer, sku, 2)  # still in stock: no bump, the copy stands until it expires
+    assert mall_client.get(f"/api/v1/products/{product.pk}/")[HEADER] == "hit"
+    time.sleep(1.1)
+    answer = fresh(mall_client, f"/api/v1/products/{product.pk}/").json()
+    assert answer["matrix"]["skus"][0]["stock"] == 3
