@@ -26,6 +26,7 @@ from core.errors import DomainError, NotFound
 from storefront.shoppers import selectors, services
 from storefront.shoppers.errors import (
     AddressInvalid,
+    ConsentOutdated,
     LoginCodeRateLimited,
     WeChatSignInFailed,
     WeChatSignInUnavailable,
@@ -187,10 +188,14 @@ def _login_page(
     sent: services.LoginCodeSent | None = None, status: int = 200,
 ):
     field_errors = error.fields if error is not None else {}
-    versions = legal_versions_current()
+    # The versions the shopper was shown travel with both steps, so a text changed between
+    # "send code" and "sign in" is refused; after that refusal the box starts unticked.
+    posted = consent_from_form(request.POST) if request.method == "POST" else None
+    if isinstance(error, ConsentOutdated):
+        posted = None
     context = {
-        "versions": versions,
-        "agreed": consent_from_form(request.POST) is not None,
+        "versions": posted or legal_versions_current(),
+        "agreed": posted is not None,
         "agree_errors": field_errors.get("agree", []),
         "tab": "me",
         "step": step,

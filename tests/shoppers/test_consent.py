@@ -105,9 +105,25 @@ def test_a_text_changed_while_reading_is_refused(mall_client, outbox):
                                             "terms_version": "0", "privacy_version": "0"})
 
     assert response.status_code == 409
-    assert "has just been updated" in response.content.decode()
+    html = response.content.decode()
+    assert "has just been updated" in html
+    assert 'name="terms_version" value="1"' in html  # the new text, to be read and ticked
+    assert 'name="agree" value="on" checked' not in html
     assert outbox.outbox == []
     _nothing_kept(mall_client)
+
+
+def test_a_text_changed_between_send_and_sign_in_is_refused(mall_client, outbox):
+    shown = {"agree": "on", "phone": PHONE, "terms_version": "0", "privacy_version": "0"}
+    code_step = mall_client.post("/login/", {**shown, "action": "send"})
+    assert 'name="terms_version" value="0"' in code_step.content.decode()
+    LegalText.objects.create(kind="terms", version=1, body="新协议")
+
+    response = mall_client.post("/login/", {**shown, "action": "verify",
+                                            "code": outbox.last_code(PHONE)})
+
+    assert response.status_code == 409
+    assert not Shopper.objects.exists() and SESSION_KEY not in mall_client.session
 
 
 # ------------------------------------------------------------------ the API
