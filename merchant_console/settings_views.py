@@ -1,7 +1,8 @@
 """Console → Settings: the mall's profile (name, logo, theme colour, contact phone — the
 storefront shows them), the order periods, the shipping templates and the plan. Staff with
 merchant_console.manage_settings (owner, admin); every change writes an audit row in its
-own transaction."""
+own transaction. Also the mall's user agreement and privacy policy, which shoppers agree to
+when they sign in (PIPL)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ from storefront.orders.shop_settings import (
     shipping_template_list,
     shipping_template_update,
 )
+from storefront.shoppers import legal
+from storefront.shoppers.models import LegalText
 from tenants.models import DEFAULT_THEME_COLOUR
 from tenants.services import merchant_profile_update
 
@@ -266,3 +269,61 @@ def shipping_template_edit(request, template_id: int | None = None):
             status = 400
     return render(request, "console/settings_shipping_form.html", {
         "form": form, "template": template, "tab": "shipping"}, status=status)
+
+
+# --- User agreement and privacy policy (PIPL) -----------------------------------------------
+
+
+class LegalTextsForm(forms.Form):
+    terms = forms.CharField(
+        label=gettext_lazy("User Agreement"), required=False,
+        widget=forms.Textarea(attrs={"rows": 14}),
+        help_text=gettext_lazy("Plain text; line breaks are kept. Leave empty to use the "
+                               "platform's default text."))
+    privacy = forms.CharField(
+        label=gettext_lazy("Privacy Policy"), required=False,
+        widget=forms.Textarea(attrs={"rows": 14}),
+        help_text=gettext_lazy("Say what you collect, why, how long you keep it, the "
+                               "shopper's rights under PIPL and how to contact you. Leave "
+                               "empty to use the platform's default text."))
+
+
+def legal_texts_save(*, request, data: dict) -> dict:
+    """Each changed text becomes a new version (shoppers who agreed to the old one are asked
+    again); the audit row is written in the same transaction."""
+    changes = {}
+    with transaction.atomic():
+        for kind in legal.KINDS:
+            saved = legal.legal_text_save(kind=kind, body=data.get(kind, ""),
+                                          actor_id=request.user.pk)
+            if saved is not None:
+                changes[kind] = {"version": saved.version, "chars": len(saved.body)}
+        if changes:
+            audit_record(actor=request.user, area="settings", action="legal.update",
+                         detail=changes)
+    return changes
+
+
+@staff_page(MANAGE_SETTINGS)
+def legal_settings(request):
+    current = {kind: LegalText.objects.filter(kind=kind).order_by("-version").first()
+               for kind in legal.KINDS}
+    form = LegalTextsForm(request.POST or None, initial={
+        kind: row.body if row else "" for kind, row in current.items()})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                changes = legal_texts_save(request=request, data=form.cleaned_data)
+            except DomainError as exc:
+                add_domain_error(form, exc)
+                status = exc.status
+            else:
+                messages.success(request, _("Saved. Shoppers will be asked to agree to the new "
+                                            "version.") if changes else _("Nothing changed."))
+                return redirect("console:settings-legal")
+        else:
+            status = 400
+    documents = [legal.legal_document_get(kind=kind) for kind in legal.KINDS]
+    return render(request, "console/settings_legal.html",
+                  {"form": form, "tab": "legal", "documents": documents}, status=status)

@@ -64,6 +64,7 @@ urlpatterns = [
          name="settings-shipping-new"),
     path("settings/shipping/<int:template_id>/", settings_views.shipping_template_edit,
          name="settings-shipping-edit"),
+    path("settings/legal/", settings_views.legal_settings, name="settings-legal"),
     path("settings/billing/", billing_views.billing, name="settings-billing"),
     path("settings/billing/checkout/", billing_views.billing_checkout,
          name="settings-billing-checkout"),

@@ -17,8 +17,8 @@ holds, the caller goes on and `write` finishes once the lock is released; `block
 which happened, `outcome` what `write` got.
 
     with write_at("storefront.shoppers.services.phone_lock_for_codes",
-                  lambda: login_code_request(phone=PHONE), tenant=mall) as rival:
-        login_code_request(phone=PHONE)
+                  lambda: login_code_request(consent=AGREED, phone=PHONE), tenant=mall) as rival:
+        login_code_request(consent=AGREED, phone=PHONE)
     assert rival.blocked and rival.outcome.label == "login_code_rate_limited"
 
 Only for tests that really commit (`committed_cleanup` / `transactional_db`): the

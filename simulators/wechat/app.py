@@ -538,11 +538,17 @@ class WeChatSimulator:
             return html_response(
                 views.cashier_page(tx, merchant.name, users, request.path, back or "")
             )
+        # Like WeChat's H5 cashier, go back to the merchant's redirect_url after paying or
+        # cancelling (the callback, not this return, tells the merchant the outcome).
         if request.form.get("action") == "cancel":
+            if back:
+                return redirect(back, 302)
             return html_response(
                 views.message_page("支付已取消", "你取消了支付，订单仍未支付。", back)
             )
         self.pay.pay(prepay_id, request.form.get("user"))
+        if back:
+            return redirect(back, 302)
         return html_response(views.message_page("支付成功", f"已支付 ¥{yuan(tx.total)}", back))
 
     def _transfer_page(self, request: Request, transfer_bill_no: str) -> Response:

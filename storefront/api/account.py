@@ -19,6 +19,7 @@ from control_plane.throttles import LoginCodeIpThrottle
 from storefront.api.auth import IsShopper, ShopperApiMixin
 from storefront.shoppers import selectors, services
 from storefront.shoppers.errors import LoginCodeRateLimited
+from storefront.shoppers.legal import consent_from_form
 from storefront.shoppers.models import Address, Shopper
 from storefront.shoppers.senders import mask_phone
 from storefront.web.shopper_session import shopper_login, shopper_logout
@@ -26,7 +27,25 @@ from storefront.web.shopper_session import shopper_login, shopper_logout
 # Serializers -----------------------------------------------------------------------------
 
 
-class LoginCodeRequestInput(serializers.Serializer):
+class ConsentInput(serializers.Serializer):
+    """PIPL: the shopper ticked "I have read and agree to the User Agreement and the Privacy
+    Policy" (pages /legal/terms/ and /legal/privacy/). Without it nothing is kept."""
+
+    agree = serializers.BooleanField(
+        required=False, default=False,
+        help_text="The shopper agreed to the user agreement and the privacy policy.",
+    )
+    terms_version = serializers.IntegerField(
+        required=False, min_value=0,
+        help_text="The user agreement version shown (default: current).",
+    )
+    privacy_version = serializers.IntegerField(
+        required=False, min_value=0,
+        help_text="The privacy policy version shown (default: current).",
+    )
+
+
+class LoginCodeRequestInput(ConsentInput):
     phone = serializers.CharField(max_length=40, help_text="Mainland mobile number, 11 digits.")
 
 
@@ -36,7 +55,7 @@ class LoginCodeSentOutput(serializers.Serializer):
     resend_after = serializers.IntegerField(help_text="Seconds before another code may be sent.")
 
 
-class ShopperLoginInput(serializers.Serializer):
+class ShopperLoginInput(ConsentInput):
     phone = serializers.CharField(max_length=40)
     code = serializers.CharField(max_length=12, help_text="The 6-digit code sent by text.")
 
@@ -91,7 +110,8 @@ class LoginCodeRequestApi(ShopperApiMixin, APIView):
         request=LoginCodeRequestInput,
         responses={
             202: LoginCodeSentOutput,
-            **error_responses({400: "invalid phone number",
+            **error_responses({400: "invalid phone number; consent_required",
+                               409: "consent_outdated: the texts changed, show them again",
                                403: "CSRF token missing (session cookie)",
                                429: "too many codes for this phone or network",
                                503: "no text-message sender configured"}),
@@ -102,7 +122,9 @@ class LoginCodeRequestApi(ShopperApiMixin, APIView):
     def post(self, request):
         data = LoginCodeRequestInput(data=request.data)
         data.is_valid(raise_exception=True)
-        sent = services.login_code_request(phone=data.validated_data["phone"])
+        sent = services.login_code_request(
+            phone=data.validated_data["phone"], consent=consent_from_form(data.validated_data)
+        )
         return Response(
             {"phone_masked": sent.phone_masked, "expires_in": sent.expires_in,
              "resend_after": sent.resend_after},
@@ -125,7 +147,9 @@ class LoginApi(ShopperApiMixin, APIView):
         request=ShopperLoginInput,
         responses={
             200: ShopperProfileOutput,
-            **error_responses({400: "wrong, expired or burnt code; invalid phone",
+            **error_responses({400: "wrong, expired or burnt code; invalid phone; "
+                                    "consent_required",
+                               409: "consent_outdated: the texts changed, show them again",
                                403: "account disabled, or CSRF token missing"}),
         },
         operation_id="shopper_login",
@@ -136,7 +160,7 @@ class LoginApi(ShopperApiMixin, APIView):
         data.is_valid(raise_exception=True)
         shopper = services.login_code_verify(
             phone=data.validated_data["phone"], code=data.validated_data["code"],
-            current=request._request.shopper,
+            current=request._request.shopper, consent=consent_from_form(data.validated_data),
         )
         shopper_login(request._request, shopper)
         rotate_token(request._request)

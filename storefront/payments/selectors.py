@@ -10,6 +10,7 @@ from django.db.models import Count, Prefetch, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from storefront.orders.models import OrderStatus
 from storefront.payments.models import (
     Payment,
     PaymentEvent,
@@ -159,3 +160,29 @@ def share_return_list(*, status: str | None = None):
     if status:
         returns = returns.filter(status=status)
     return returns.order_by("-created_at", "-id")
+
+
+# What the shopper sees after WeChat's cashier sends them back ------------------------------
+
+PAYMENT_STATE_PAID = "paid"
+PAYMENT_STATE_FAILED = "failed"
+PAYMENT_STATE_CLOSED = "closed"
+PAYMENT_STATE_PENDING = "pending"
+
+
+def order_payment_state(*, order) -> str:
+    """paid / failed / closed / pending, read from what the callback or the query job has
+    recorded (never from the shopper's return from the cashier). One query at most."""
+    if order.status == OrderStatus.CANCELLED:
+        return PAYMENT_STATE_CLOSED
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        return PAYMENT_STATE_PAID
+    latest = (
+        Payment.objects.filter(order_id=order.pk).order_by("-created_at", "-id")
+        .values_list("status", flat=True).first()
+    )
+    if latest == PaymentStatus.FAILED:
+        return PAYMENT_STATE_FAILED
+    if latest == PaymentStatus.CLOSED:
+        return PAYMENT_STATE_CLOSED
+    return PAYMENT_STATE_PENDING

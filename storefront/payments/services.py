@@ -14,6 +14,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -183,6 +184,16 @@ def payment_start(
     payment.code_url = body.get("code_url", "")
     payment.save(update_fields=["prepay_id", "h5_url", "code_url", "updated_at"])
     return _start_result(payment, binding)
+
+
+def h5_url_with_return(*, h5_url: str, return_url: str) -> str:
+    """WeChat's H5 cashier sends the shopper back to `redirect_url` after paying or
+    cancelling: it is appended to h5_url, urlencoded, as WeChat's H5 docs prescribe. The
+    return proves nothing about the payment: only the callback or the query marks it paid."""
+    if not h5_url or not return_url:
+        return h5_url
+    separator = "&" if "?" in h5_url else "?"
+    return f"{h5_url}{separator}{urlencode({'redirect_url': return_url})}"
 
 
 def _description(order: Order) -> str:

@@ -114,3 +114,30 @@ class AddressInvalid(InvalidInput):
 class AddressLimitReached(Conflict):
     code = "address_limit_reached"
     default_message = _("You have saved the maximum number of addresses. Delete one first.")
+
+
+class ConsentRequired(InvalidInput):
+    """PIPL: nothing about a shopper is kept until they agree to the mall's texts."""
+
+    code = "consent_required"
+    default_message = _(
+        "Please read and agree to the User Agreement and the Privacy Policy to sign in."
+    )
+
+    def __init__(self, message: str | None = None, *, fields=None):
+        super().__init__(message, fields=fields or {"agree": [message or self.default_message]})
+
+
+class ConsentOutdated(Conflict):
+    """The texts changed after the shopper read them: they must read the new ones."""
+
+    code = "consent_outdated"
+    default_message = _(
+        "The User Agreement or the Privacy Policy has just been updated. Please read it "
+        "again and tick the box."
+    )
+
+
+class LegalTextInvalid(InvalidInput):
+    code = "legal_text_invalid"
+    default_message = _("This text cannot be saved.")

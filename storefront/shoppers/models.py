@@ -26,6 +26,11 @@ class Shopper(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # PIPL consent: the versions of the user agreement and privacy policy (LegalText.version,
+    # 0 = the platform default) the shopper agreed to, and when. Null before any consent.
+    consent_terms_version = models.PositiveIntegerField(null=True, blank=True)
+    consent_privacy_version = models.PositiveIntegerField(null=True, blank=True)
+    consented_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.nickname or self.phone or f"shopper {self.pk}"
@@ -82,3 +87,27 @@ class Address(models.Model):
             "recipient": self.recipient, "phone": self.phone, "province": self.province,
             "city": self.city, "district": self.district, "detail": self.detail,
         }
+
+
+class LegalText(models.Model):
+    """One version of the mall's user agreement or privacy policy, as the merchant wrote it.
+
+    Every save is a new row (versions are never edited), so a shopper's consent names the
+    exact text they agreed to. An empty body means "the platform's default text"; with no row
+    at all the version is 0, the platform default."""
+
+    class Kind(models.TextChoices):
+        TERMS = "terms", "User agreement"
+        PRIVACY = "privacy", "Privacy policy"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    version = models.PositiveIntegerField()
+    body = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by_id = models.BigIntegerField(null=True, blank=True)  # staff user (public schema)
+
+    class Meta:
+        ordering = ["kind", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "version"], name="shoppers_legal_version")
+        ]

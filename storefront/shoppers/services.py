@@ -33,6 +33,7 @@ from storefront.shoppers.errors import (
     LoginCodeWrong,
     ShopperInactive,
 )
+from storefront.shoppers.legal import Consent, consent_check, shopper_consent_record
 from storefront.shoppers.lock_objects import phone_lock_for_codes, shopper_lock_for_addresses
 from storefront.shoppers.models import Address, LoginCode, Shopper
 from storefront.shoppers.selectors import address_get_for_shopper
@@ -92,8 +93,11 @@ def _seconds(delta: timedelta) -> int:
     return max(1, math.ceil(delta.total_seconds()))
 
 
-def login_code_request(*, phone: str) -> LoginCodeSent:
+def login_code_request(*, phone: str, consent: Consent | None) -> LoginCodeSent:
     """Create a 6-digit sign-in code for `phone` and send it.
+
+    Refused (ConsentRequired, ConsentOutdated) before the phone is stored anywhere unless
+    the person agreed to the current user agreement and privacy policy (PIPL).
 
     At most one code per phone every 60 s and ten an hour (LoginCodeRateLimited, 429);
     requests for one phone are serialised by an advisory lock so racing requests cannot both
@@ -101,6 +105,7 @@ def login_code_request(*, phone: str) -> LoginCodeSent:
     row is committed (the caller holds no transaction); if the sender fails, the row is
     removed so the shopper may simply try again.
     """
+    consent_check(consent=consent)
     phone = phone_normalize(phone)
     sender = code_sender_get()
     code = f"{secrets.randbelow(10**CODE_LENGTH):0{CODE_LENGTH}d}"
@@ -147,7 +152,9 @@ def login_code_request(*, phone: str) -> LoginCodeSent:
     )
 
 
-def login_code_verify(*, phone: str, code: str, current: Shopper | None = None) -> Shopper:
+def login_code_verify(
+    *, phone: str, code: str, consent: Consent | None, current: Shopper | None = None
+) -> Shopper:
     """Check `code` against the newest code sent to `phone`; on success the code is spent
     and the shopper of that phone returned: created on first sign-in, or — when `current`
     (the shopper already signed in, e.g. by WeChat) has no phone yet — `current` with the
@@ -158,7 +165,11 @@ def login_code_verify(*, phone: str, code: str, current: Shopper | None = None) 
     stays counted. The code is spent by a conditional UPDATE on `used_at IS NULL`: of any
     number of concurrent correct verifications, exactly one signs in. Call it outside a
     transaction, or a rolled-back caller would un-count wrong attempts.
+
+    Without consent to the current texts nothing happens (no attempt counted, no shopper);
+    on success the consented versions are recorded on the shopper.
     """
+    consent_check(consent=consent)
     phone = phone_normalize(phone)
     code = code.strip() if isinstance(code, str) else ""
     if not _CODE_RE.fullmatch(code):
@@ -194,6 +205,7 @@ def login_code_verify(*, phone: str, code: str, current: Shopper | None = None) 
         shopper = _shopper_for_identity(
             lookup={"phone": phone}, current=current, link_field="phone"
         )
+        shopper_consent_record(shopper=shopper, consent=consent)
     return shopper
 
 
@@ -243,13 +255,16 @@ def shopper_sign_in_with_wechat(
     nickname: str | None = None,
     avatar_url: str | None = None,
     current: Shopper | None = None,
+    consent: Consent | None,
 ) -> Shopper:
     """The shopper of a WeChat `openid`: the one that has it; else `current` (the signed-in
     shopper) when they have no openid yet, so a phone shopper who authorises WeChat keeps
     their account and gains the openid payments need; else a new shopper.
 
     Nickname and avatar are written only when given (the snsapi_userinfo scope), so a silent
-    snsapi_base sign-in never erases what the shopper chose to share before."""
+    snsapi_base sign-in never erases what the shopper chose to share before. Nothing is
+    stored without consent to the current texts (PIPL), which is recorded on the shopper."""
+    consent_check(consent=consent)
     if not openid or len(openid) > 64:
         raise ValueError("a WeChat openid is 1–64 characters")
     profile = {"wechat_unionid": unionid[:64]} if unionid else {}
@@ -267,6 +282,7 @@ def shopper_sign_in_with_wechat(
             setattr(shopper, name, profile[name])
         if changed:
             shopper.save(update_fields=changed)
+        shopper_consent_record(shopper=shopper, consent=consent)
     return shopper
 
 

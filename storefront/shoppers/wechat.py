@@ -27,6 +27,7 @@ from storefront.shoppers.errors import (
     WeChatStateInvalid,
     WeChatUnreachable,
 )
+from storefront.shoppers.legal import Consent
 
 logger = logging.getLogger(__name__)
 
@@ -99,11 +100,21 @@ def wechat_authorize_url(*, redirect_uri: str, scope: str, state: str) -> str:
 class PendingOAuth:
     scope: str
     next_url: str
+    consent: Consent | None = None
 
 
-def oauth_state_issue(*, session: MutableMapping, scope: str, next_url: str) -> str:
+def _consent_loads(value: object) -> Consent | None:
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return Consent(terms_version=value[0], privacy_version=value[1])
+    return None
+
+
+def oauth_state_issue(
+    *, session: MutableMapping, scope: str, next_url: str, consent: Consent | None = None
+) -> str:
     """A fresh random state, remembered in this browser's session with where to go after
-    sign-in. A few may be pending at once (several tabs); the oldest are dropped."""
+    sign-in and the text versions the person agreed to before leaving for WeChat. A few may
+    be pending at once (several tabs); the oldest are dropped."""
     if scope not in SCOPES:
         raise ValueError(f"unknown WeChat OAuth scope {scope!r}")
     now = int(time.time())
@@ -116,6 +127,8 @@ def oauth_state_issue(*, session: MutableMapping, scope: str, next_url: str) -> 
         pending.pop(min(pending, key=lambda key: pending[key]["at"]))
     state = secrets.token_urlsafe(24)
     pending[state] = {"scope": scope, "next": next_url, "at": now}
+    if consent is not None:
+        pending[state]["consent"] = [consent.terms_version, consent.privacy_version]
     session[STATE_SESSION_KEY] = pending
     return state
 
@@ -131,7 +144,10 @@ def oauth_state_consume(*, session: MutableMapping, state: object) -> PendingOAu
         raise WeChatStateInvalid()
     if int(time.time()) - entry.get("at", 0) >= STATE_LIFETIME_SECONDS:
         raise WeChatStateInvalid()
-    return PendingOAuth(scope=entry.get("scope", SCOPE_BASE), next_url=entry.get("next", "/"))
+    return PendingOAuth(
+        scope=entry.get("scope", SCOPE_BASE), next_url=entry.get("next", "/"),
+        consent=_consent_loads(entry.get("consent")),
+    )
 
 
 # The exchange -------------------------------------------------------------------------------

@@ -26,9 +26,20 @@ from core.errors import DomainError, NotFound
 from storefront.shoppers import selectors, services
 from storefront.shoppers.errors import (
     AddressInvalid,
+    ConsentOutdated,
     LoginCodeRateLimited,
     WeChatSignInFailed,
     WeChatSignInUnavailable,
+)
+from storefront.shoppers.legal import (
+    KINDS,
+    Consent,
+    consent_check,
+    consent_from_form,
+    legal_document_get,
+    legal_versions_current,
+    shopper_consent_is_current,
+    shopper_consent_renew,
 )
 from storefront.shoppers.senders import mask_phone
 from storefront.shoppers.wechat import (
@@ -45,7 +56,7 @@ from storefront.shoppers.wechat import (
 from storefront.web.shopper_session import shopper_login, shopper_logout
 
 DEFAULT_NEXT = "/me/"
-_NO_RETURN_PREFIXES = ("/login/", "/logout/")
+_NO_RETURN_PREFIXES = ("/login/", "/logout/", "/me/consent/")
 
 
 def safe_next(request, candidate: object, default: str = DEFAULT_NEXT) -> str:
@@ -86,6 +97,22 @@ def shopper_required(view):
     return wrapper
 
 
+def consent_required(view):
+    """Account pages: a signed-in shopper who agreed to older texts is asked to agree to the
+    current ones first (once: agreeing records the new versions)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        shopper = getattr(request, "shopper", None)
+        if shopper is not None and not shopper_consent_is_current(shopper=shopper):
+            return HttpResponseRedirect(
+                f"{reverse('storefront:consent')}?{urlencode({'next': request.get_full_path()})}"
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 def not_found_as_404(view):
     """The access selectors' NotFound (missing or not yours) becomes the site's 404 page."""
 
@@ -115,15 +142,14 @@ def _signed_in(request, shopper, next_url: str) -> HttpResponseRedirect:
 @require_http_methods(["GET", "POST"])
 def login(request):
     """Step 1: the phone number and "send code"; step 2: the code and "sign in".
-    Inside WeChat (and WeChat configured) a GET goes straight to silent WeChat sign-in,
-    unless `?method=phone` asks for the form."""
+    Both steps carry the consent checkbox (PIPL): without it no code is sent and nobody is
+    signed in. Inside WeChat there is no silent sign-in on GET for the same reason: the page
+    offers "Sign in with WeChat" beside the checkbox."""
     next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
     if request.method == "GET":
         wants_phone = request.GET.get("method") == "phone"
         if request.shopper is not None and not wants_phone:
             return HttpResponseRedirect(next_url)
-        if wechat_oauth_configured() and _in_wechat(request) and not wants_phone:
-            return _wechat_redirect(request, scope=SCOPE_BASE, next_url=next_url)
         return _login_page(request, next_url=next_url, step="phone")
 
     action = request.POST.get("action", "send")
@@ -131,7 +157,8 @@ def login(request):
     if action == "verify":
         try:
             shopper = services.login_code_verify(
-                phone=phone, code=request.POST.get("code", ""), current=request.shopper
+                phone=phone, code=request.POST.get("code", ""), current=request.shopper,
+                consent=consent_from_form(request.POST),
             )
         except DomainError as exc:
             return _login_page(
@@ -147,7 +174,7 @@ def login(request):
             request, next_url=next_url, step=step_on_error, phone=phone, error=error, status=429
         )
     try:
-        sent = services.login_code_request(phone=phone)
+        sent = services.login_code_request(phone=phone, consent=consent_from_form(request.POST))
     except DomainError as exc:
         return _login_page(
             request, next_url=next_url, step=step_on_error, phone=phone, error=exc,
@@ -161,7 +188,15 @@ def _login_page(
     sent: services.LoginCodeSent | None = None, status: int = 200,
 ):
     field_errors = error.fields if error is not None else {}
+    # The versions the shopper was shown travel with both steps, so a text changed between
+    # "send code" and "sign in" is refused; after that refusal the box starts unticked.
+    posted = consent_from_form(request.POST) if request.method == "POST" else None
+    if isinstance(error, ConsentOutdated):
+        posted = None
     context = {
+        "versions": posted or legal_versions_current(),
+        "agreed": posted is not None,
+        "agree_errors": field_errors.get("agree", []),
         "tab": "me",
         "step": step,
         "phone": phone,
@@ -187,8 +222,12 @@ def _wechat_start_url(scope: str, next_url: str) -> str:
     return f"{reverse('storefront:wechat_login')}?{urlencode({'scope': scope, 'next': next_url})}"
 
 
-def _wechat_redirect(request, *, scope: str, next_url: str) -> HttpResponseRedirect:
-    state = oauth_state_issue(session=request.session, scope=scope, next_url=next_url)
+def _wechat_redirect(
+    request, *, scope: str, next_url: str, consent: Consent
+) -> HttpResponseRedirect:
+    state = oauth_state_issue(
+        session=request.session, scope=scope, next_url=next_url, consent=consent
+    )
     redirect_uri = request.build_absolute_uri(reverse("storefront:wechat_callback"))
     return HttpResponseRedirect(
         wechat_authorize_url(redirect_uri=redirect_uri, scope=scope, state=state)
@@ -204,17 +243,34 @@ def _wechat_error(request, error: DomainError):
     )
 
 
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "POST"])
 def wechat_login(request):
     """Start WeChat OAuth: `scope=snsapi_base` (silent, openid only) or `snsapi_userinfo`
     ("use my WeChat nickname and avatar"). A signed-in shopper without an openid gets it
-    linked to their account."""
+    linked to their account.
+
+    Consent comes first (PIPL): a POST from the sign-in form must carry the ticked box; a
+    GET is only for a signed-in shopper who has agreed to the current texts (linking WeChat
+    from their account page). Anyone else is sent to the sign-in page."""
     if not wechat_oauth_configured():
         return _wechat_error(request, WeChatSignInUnavailable())
-    scope = request.GET.get("scope")
+    data = request.POST if request.method == "POST" else request.GET
+    scope = data.get("scope")
     scope = scope if scope in SCOPES else SCOPE_BASE
-    next_url = safe_next(request, request.GET.get("next"))
-    return _wechat_redirect(request, scope=scope, next_url=next_url)
+    next_url = safe_next(request, data.get("next"))
+    if request.method == "POST":
+        consent = consent_from_form(request.POST)
+        try:
+            consent_check(consent=consent)
+        except DomainError as exc:
+            return _login_page(
+                request, next_url=next_url, step="phone", error=exc, status=exc.status
+            )
+    elif request.shopper is not None and shopper_consent_is_current(shopper=request.shopper):
+        consent = legal_versions_current()
+    else:
+        return HttpResponseRedirect(login_url_for(next_url))
+    return _wechat_redirect(request, scope=scope, next_url=next_url, consent=consent)
 
 
 @require_http_methods(["GET"])
@@ -229,7 +285,7 @@ def wechat_callback(request):
         identity = wechat_identity_fetch(code=code)
         shopper = services.shopper_sign_in_with_wechat(
             openid=identity.openid, unionid=identity.unionid, nickname=identity.nickname,
-            avatar_url=identity.avatar_url, current=request.shopper,
+            avatar_url=identity.avatar_url, current=request.shopper, consent=pending.consent,
         )
     except DomainError as exc:
         return _wechat_error(request, exc)
@@ -246,6 +302,43 @@ def logout(request):
 
 
 @shopper_required
+@require_http_methods(["GET", "POST"])
+def consent_renew(request):
+    """The texts changed since the shopper agreed: show both, ask once to agree again."""
+    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    error = None
+    if request.method == "POST":
+        try:
+            shopper_consent_renew(
+                shopper=request.shopper, consent=consent_from_form(request.POST)
+            )
+        except DomainError as exc:
+            error = exc
+        else:
+            return HttpResponseRedirect(next_url)
+    elif shopper_consent_is_current(shopper=request.shopper):
+        return HttpResponseRedirect(next_url)
+    return render(
+        request, "storefront/account/consent.html",
+        {"tab": "me", "next": next_url, "versions": legal_versions_current(),
+         "error": error, "documents": [legal_document_get(kind=kind) for kind in KINDS]},
+        status=error.status if error else 200,
+    )
+
+
+@require_http_methods(["GET"])
+def legal_document(request, kind: str):
+    """The user agreement or privacy policy as a page of the mall: readable signed out."""
+    if kind not in KINDS:
+        raise Http404()
+    return render(
+        request, "storefront/account/legal.html",
+        {"tab": "me", "document": legal_document_get(kind=kind)},
+    )
+
+
+@shopper_required
+@consent_required
 def me(request):
     shopper = request.shopper
     context = {
@@ -296,6 +389,7 @@ def _apply_errors(form: AddressForm, exc: DomainError) -> None:
 
 
 @shopper_required
+@consent_required
 def address_list(request):
     addresses = selectors.address_list(shopper=request.shopper)
     return render(
@@ -304,6 +398,7 @@ def address_list(request):
 
 
 @shopper_required
+@consent_required
 @require_http_methods(["GET", "POST"])
 def address_create(request):
     """New address; `next` (a same-host path, e.g. back to checkout) is where to go after."""
@@ -330,6 +425,7 @@ def address_create(request):
 
 
 @shopper_required
+@consent_required
 @not_found_as_404
 @require_http_methods(["GET", "POST"])
 def address_edit(request, address_id: int):

@@ -7,6 +7,7 @@ error's status (re-rendered forms); nothing here computes a price.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from functools import wraps
@@ -67,6 +68,7 @@ from storefront.payments.errors import OrderPaidMeanwhile
 from storefront.payments.services import order_cancel_unpaid
 from storefront.shoppers.selectors import address_get_default, address_list
 from storefront.web.funnel import funnel_mark
+from storefront.web.payments_views import payment_state_context
 from storefront.web.presenters import (
     ORDER_TABS,
     REASON_CHOICES,
@@ -440,9 +442,16 @@ def order_detail_page(request: HttpRequest, number: str) -> HttpResponse:
     order = _order_or_404(request, number)
     cases = after_sales_list_for_order(order=order)
     seconds_left = pay_seconds_left(order)
+    # Back from WeChat's H5 cashier: a box that waits for the callback (it polls); the
+    # return itself changes nothing.
+    confirming = (
+        payment_state_context(order=order, started=time.time())
+        if request.GET.get("from") == "cashier" else None
+    )
     return render(
         request, "storefront/orders/order_detail.html",
         {
+            "confirming": confirming,
             "tab": "me",
             "order": order,
             "lines": list(order.lines.all()),

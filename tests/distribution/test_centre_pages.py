@@ -197,9 +197,10 @@ def test_a_visitor_who_signs_in_after_opening_a_link_is_bound(mall, rules, setti
     (sharer,) = make_chain(1)
     client = client_for(mall)
     client.get(f"/?ref={sharer.shopper.share_code}")
-    client.post("/api/v1/auth/code/", {"phone": "13900001111"}, content_type="application/json")
+    client.post("/api/v1/auth/code/", {"agree": True, "phone": "13900001111"},
+                content_type="application/json")
     signed = client.post("/api/v1/auth/login/", {
-        "phone": "13900001111", "code": MemoryCodeSender.last_code("13900001111"),
+        "agree": True, "phone": "13900001111", "code": MemoryCodeSender.last_code("13900001111"),
     }, content_type="application/json")
 
     assert signed.status_code == 200

@@ -90,6 +90,7 @@ def test_owner_ships_an_order_and_the_shopper_sees_it_shipped(paid_order, browse
     phone.goto(f"{base}/orders/{order.number}/")
     phone.wait_for_url("**/login/**")
     phone.fill("#phone", PHONE)
+    phone.check("#agree")  # PIPL consent
     phone.click("#send-code")
     phone.wait_for_selector("#code")
     phone.fill("#code", MemoryCodeSender.last_code(PHONE))

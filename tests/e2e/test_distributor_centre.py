@@ -67,6 +67,7 @@ def phone_page(browser):
 def sign_in(page, phone: str) -> None:
     page.wait_for_url("**/login/**")
     page.fill("#phone", phone)
+    page.check("#agree")  # PIPL: the user agreement and privacy policy, before anything
     page.click("#send-code")
     page.wait_for_selector("#code")
     page.fill("#code", MemoryCodeSender.last_code(phone))

@@ -64,6 +64,7 @@ def test_shopper_finds_picks_a_spec_orders_and_pays(e2e_mall, phone, wechat_sim)
     # not signed in yet: phone sign-in, then back to checkout
     page.wait_for_url("**/login/**")
     page.fill("#phone", PHONE)
+    page.check("#agree")  # PIPL: the user agreement and privacy policy, before anything
     page.click("#send-code")
     page.wait_for_selector("#code")
     page.fill("#code", MemoryCodeSender.last_code(PHONE))

@@ -143,6 +143,6 @@ def follow_back(client: Client, url: str, mall):
 
 def wechat_sign_in(client: Client, mall, *, user: str = "alice", scope: str = "snsapi_base",
                    next_url: str = "/me/", browser=None):
-    start = client.get("/login/wechat/", {"scope": scope, "next": next_url})
+    start = client.post("/login/wechat/", {"scope": scope, "next": next_url, "agree": "on"})
     assert start.status_code == 302, start.content
     return follow_back(client, consent(start["Location"], user=user, browser=browser), mall)

@@ -22,12 +22,13 @@ def post_json(client, url, data, **extra):
 
 
 def test_code_login_me_logout(mall, mall_client, outbox):
-    sent = post_json(mall_client, "/api/v1/auth/code/", {"phone": PHONE})
+    sent = post_json(mall_client, "/api/v1/auth/code/", {"agree": True, "phone": PHONE})
     assert sent.status_code == 202, sent.json()
     assert sent.json() == {"phone_masked": "136****5678", "expires_in": 300, "resend_after": 60}
 
     login = post_json(
-        mall_client, "/api/v1/auth/login/", {"phone": PHONE, "code": outbox.last_code(PHONE)}
+        mall_client, "/api/v1/auth/login/",
+        {"agree": True, "phone": PHONE, "code": outbox.last_code(PHONE)},
     )
 
     assert login.status_code == 200, login.json()
@@ -47,11 +48,13 @@ def test_code_login_me_logout(mall, mall_client, outbox):
 
 
 def test_wrong_code_answers_the_field(mall_client, outbox):
-    post_json(mall_client, "/api/v1/auth/code/", {"phone": PHONE})
+    post_json(mall_client, "/api/v1/auth/code/", {"agree": True, "phone": PHONE})
     code = outbox.last_code(PHONE)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
 
-    response = post_json(mall_client, "/api/v1/auth/login/", {"phone": PHONE, "code": wrong})
+    response = post_json(
+        mall_client, "/api/v1/auth/login/", {"agree": True, "phone": PHONE, "code": wrong}
+    )
 
     assert response.status_code == 400
     assert response.json() == {
@@ -63,14 +66,16 @@ def test_wrong_code_answers_the_field(mall_client, outbox):
 
 
 def test_no_code_requested_is_expired(mall_client):
-    response = post_json(mall_client, "/api/v1/auth/login/", {"phone": PHONE, "code": "123456"})
+    response = post_json(
+        mall_client, "/api/v1/auth/login/", {"agree": True, "phone": PHONE, "code": "123456"}
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "login_code_expired"
 
 
 def test_rate_limit_is_429_with_retry_after(mall_client, outbox):
-    post_json(mall_client, "/api/v1/auth/code/", {"phone": PHONE})
-    response = post_json(mall_client, "/api/v1/auth/code/", {"phone": PHONE})
+    post_json(mall_client, "/api/v1/auth/code/", {"agree": True, "phone": PHONE})
+    response = post_json(mall_client, "/api/v1/auth/code/", {"agree": True, "phone": PHONE})
     assert response.status_code == 429
     assert response.json()["code"] == "login_code_rate_limited"
     assert 1 <= int(response["Retry-After"]) <= 60
@@ -78,7 +83,7 @@ def test_rate_limit_is_429_with_retry_after(mall_client, outbox):
 
 
 def test_invalid_phone_is_400(mall_client, outbox):
-    response = post_json(mall_client, "/api/v1/auth/code/", {"phone": "1234"})
+    response = post_json(mall_client, "/api/v1/auth/code/", {"agree": True, "phone": "1234"})
     assert response.status_code == 400
     assert response.json()["code"] == "phone_invalid"
     assert list(response.json()["fields"]) == ["phone"]
@@ -90,7 +95,7 @@ def test_invalid_phone_is_400(mall_client, outbox):
 def test_sign_in_endpoints_take_json_only(mall_client, outbox):
     """A cross-site HTML form cannot send JSON, so it cannot sign a visitor in as someone
     else (login CSRF) nor spend the mall's text messages."""
-    response = mall_client.post("/api/v1/auth/code/", {"phone": PHONE})
+    response = mall_client.post("/api/v1/auth/code/", {"agree": True, "phone": PHONE})
     assert response.status_code == 415
     assert outbox.outbox == []
 
@@ -118,14 +123,14 @@ def test_an_anonymous_session_also_needs_the_token(mall, outbox):
     client = csrf_client(mall)
     client.get("/?ref=someone")  # an anonymous session cookie now exists
     assert "sessionid" in client.cookies
-    refused = post_json(client, "/api/v1/auth/code/", {"phone": PHONE})
+    refused = post_json(client, "/api/v1/auth/code/", {"agree": True, "phone": PHONE})
     assert refused.status_code == 403
     assert outbox.outbox == []
 
 
 def test_login_page_post_needs_the_csrf_token(mall, outbox):
     client = csrf_client(mall)
-    response = client.post("/login/", {"action": "send", "phone": PHONE})
+    response = client.post("/login/", {"agree": "on", "action": "send", "phone": PHONE})
     assert response.status_code == 403
     assert outbox.outbox == []
 

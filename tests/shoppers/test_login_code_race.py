@@ -12,6 +12,7 @@ from storefront.shoppers.models import LoginCode, Shopper
 from storefront.shoppers.senders import MemoryCodeSender
 from tenants import services as tenant_services
 from tests.conftest import OWNER_PASSWORD, ensure_default_plan
+from tests.factories.shoppers import AGREED
 from tests.race import race, write_at
 
 pytestmark = pytest.mark.usefixtures("committed_cleanup")
@@ -32,11 +33,11 @@ def race_mall():
 
 
 def _verify(code: str) -> int:
-    return services.login_code_verify(phone=PHONE, code=code).pk
+    return services.login_code_verify(consent=AGREED, phone=PHONE, code=code).pk
 
 
 def test_five_concurrent_verifications_of_one_code_sign_in_once(race_mall):
-    services.login_code_request(phone=PHONE)
+    services.login_code_request(consent=AGREED, phone=PHONE)
     code = MemoryCodeSender.last_code(PHONE)
 
     result = race([lambda: _verify(code)] * 5, tenant=race_mall)
@@ -56,7 +57,7 @@ def test_a_code_spent_by_another_request_after_the_check_signs_nobody_else_in(ra
     """The exact interleaving: this verification has checked the code, another one spends
     it before this one does. Spending is a conditional UPDATE (used_at IS NULL), so this
     one is refused instead of signing in a second time."""
-    services.login_code_request(phone=PHONE)
+    services.login_code_request(consent=AGREED, phone=PHONE)
     code = MemoryCodeSender.last_code(PHONE)
 
     with write_at("storefront.shoppers.services._code_matches", lambda: _verify(code),
@@ -74,8 +75,9 @@ def test_a_code_request_waits_for_the_other_one_of_that_phone(race_mall):
     the checks and two codes would go out; with it the second waits, then sees the new
     code and is rate limited."""
     with write_at("storefront.shoppers.services._code_hash",
-                  lambda: services.login_code_request(phone=PHONE), tenant=race_mall) as rival:
-        services.login_code_request(phone=PHONE)
+                  lambda: services.login_code_request(consent=AGREED, phone=PHONE),
+                  tenant=race_mall) as rival:
+        services.login_code_request(consent=AGREED, phone=PHONE)
 
     assert (rival.outcome.label, rival.blocked) == ("login_code_rate_limited", True)
     assert LoginCode.objects.filter(phone=PHONE).count() == 1

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def send_code(client, phone=PHONE, **extra):
-    return client.post("/login/", {"action": "send", "phone": phone, **extra})
+    return client.post("/login/", {"agree": "on", "action": "send", "phone": phone, **extra})
 
 
 def sign_in_with_code(client, outbox, phone=PHONE, next_url=None):
@@ -28,7 +28,8 @@ def sign_in_with_code(client, outbox, phone=PHONE, next_url=None):
     assert send_code(client, phone, **data).status_code == 200
     return client.post(
         "/login/",
-        {"action": "verify", "phone": phone, "code": outbox.last_code(phone), **data},
+        {"agree": "on", "action": "verify", "phone": phone, "code": outbox.last_code(phone),
+         **data},
     )
 
 
@@ -88,7 +89,9 @@ def test_wrong_code_shows_the_form_again_and_signs_nobody_in(mall_client, outbox
     code = outbox.last_code(PHONE)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
 
-    response = mall_client.post("/login/", {"action": "verify", "phone": PHONE, "code": wrong})
+    response = mall_client.post(
+        "/login/", {"agree": "on", "action": "verify", "phone": PHONE, "code": wrong}
+    )
 
     assert response.status_code == 400
     html = response.content.decode()
@@ -121,12 +124,12 @@ def test_too_many_codes_from_one_network_are_refused(mall, outbox, settings):
     address = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
     for number in ("13900000001", "13900000002"):
         response = client.post(
-            "/login/", {"action": "send", "phone": number}, REMOTE_ADDR=address
+            "/login/", {"agree": "on", "action": "send", "phone": number}, REMOTE_ADDR=address
         )
         assert response.status_code == 200
 
     response = client.post(
-        "/login/", {"action": "send", "phone": "13900000003"}, REMOTE_ADDR=address
+        "/login/", {"agree": "on", "action": "send", "phone": "13900000003"}, REMOTE_ADDR=address
     )
 
     assert response.status_code == 429
@@ -216,7 +219,7 @@ def test_a_forged_forwarded_for_does_not_reset_the_code_limit(mall, outbox, sett
     address = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
     statuses = [
         client.post(
-            "/login/", {"action": "send", "phone": number}, REMOTE_ADDR=address,
+            "/login/", {"agree": "on", "action": "send", "phone": number}, REMOTE_ADDR=address,
             HTTP_X_FORWARDED_FOR=f"203.0.113.{attempt}",
         ).status_code
         for attempt, number in enumerate(("13900000001", "13900000002", "13900000003"))

@@ -34,7 +34,9 @@ def test_snsapi_base_signs_in_by_openid(mall, mall_client, wechat):
 
 
 def test_the_authorize_url_points_at_the_configured_wechat(mall_client, wechat):
-    start = mall_client.get("/login/wechat/", {"scope": "snsapi_userinfo", "next": "/cart/"})
+    start = mall_client.post(
+        "/login/wechat/", {"agree": "on", "scope": "snsapi_userinfo", "next": "/cart/"}
+    )
 
     url = urlsplit(start["Location"])
     query = parse_qs(url.query)
@@ -76,13 +78,22 @@ def test_a_second_sign_in_finds_the_same_shopper(mall, wechat):
     assert shopper.nickname == "Carol 卡萝"  # a base sign-in keeps the profile
 
 
-def test_inside_wechat_login_goes_to_silent_authorization(mall, mall_client, wechat):
+def test_inside_wechat_consent_comes_before_silent_authorization(mall, mall_client, wechat):
+    """PIPL: no silent sign-in on GET (it would store an openid before consent); the page
+    offers WeChat beside the consent box, and the ticked box leads to silent authorization."""
     browser = requests.Session()
     wechat_sign_in(host_client(mall), mall, user="dave", browser=browser)  # remembered
+    wechat_ua = "Mozilla/5.0 (iPhone) AppleWebKit MicroMessenger/8.0.47"
 
-    start = mall_client.get(
-        "/login/?next=/cart/",
-        HTTP_USER_AGENT="Mozilla/5.0 (iPhone) AppleWebKit MicroMessenger/8.0.47",
+    page = mall_client.get("/login/?next=/cart/", HTTP_USER_AGENT=wechat_ua)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="agree"' in html and 'id="wechat-sign-in"' in html
+    assert STATE_SESSION_KEY not in mall_client.session
+
+    start = mall_client.post(
+        "/login/wechat/", {"scope": "snsapi_base", "next": "/cart/", "agree": "on"},
+        HTTP_USER_AGENT=wechat_ua,
     )
 
     assert start.status_code == 302
@@ -103,7 +114,7 @@ def test_inside_wechat_the_phone_form_is_still_reachable(mall_client, wechat):
 
 
 def test_a_forged_state_is_refused(mall, mall_client, wechat):
-    start = mall_client.get("/login/wechat/", {"scope": "snsapi_base"})
+    start = mall_client.post("/login/wechat/", {"agree": "on", "scope": "snsapi_base"})
     back = consent(start["Location"], user="alice")
     parts = urlsplit(back)
     code = parse_qs(parts.query)["code"][0]
@@ -119,7 +130,7 @@ def test_a_forged_state_is_refused(mall, mall_client, wechat):
 
 
 def test_a_state_is_single_use_and_bound_to_its_session(mall, mall_client, wechat):
-    start = mall_client.get("/login/wechat/", {"scope": "snsapi_base"})
+    start = mall_client.post("/login/wechat/", {"agree": "on", "scope": "snsapi_base"})
     back = consent(start["Location"], user="alice")
 
     # Another browser presenting this callback URL (a login-CSRF attempt) is refused.
@@ -136,7 +147,7 @@ def test_a_state_is_single_use_and_bound_to_its_session(mall, mall_client, wecha
 
 
 def test_a_bad_code_shows_a_friendly_page_and_signs_nobody_in(mall, mall_client, wechat):
-    start = mall_client.get("/login/wechat/", {"scope": "snsapi_base"})
+    start = mall_client.post("/login/wechat/", {"agree": "on", "scope": "snsapi_base"})
     state = parse_qs(urlsplit(start["Location"]).query)["state"][0]
 
     response = mall_client.get("/login/wechat/callback/", {"code": "not-a-code", "state": state})
@@ -150,13 +161,13 @@ def test_a_bad_code_shows_a_friendly_page_and_signs_nobody_in(mall, mall_client,
 
 
 def test_a_used_code_is_refused(mall, mall_client, wechat):
-    start = mall_client.get("/login/wechat/", {"scope": "snsapi_base"})
+    start = mall_client.post("/login/wechat/", {"agree": "on", "scope": "snsapi_base"})
     back = consent(start["Location"], user="alice")
     code = parse_qs(urlsplit(back).query)["code"][0]
     assert follow_back(mall_client, back, mall).status_code == 302
     mall_client.post("/logout/")
 
-    restart = mall_client.get("/login/wechat/", {"scope": "snsapi_base"})
+    restart = mall_client.post("/login/wechat/", {"agree": "on", "scope": "snsapi_base"})
     state = parse_qs(urlsplit(restart["Location"]).query)["state"][0]
     response = mall_client.get("/login/wechat/callback/", {"code": code, "state": state})
 
@@ -165,7 +176,7 @@ def test_a_used_code_is_refused(mall, mall_client, wechat):
 
 
 def test_a_cancelled_authorization_signs_nobody_in(mall_client, wechat):
-    start = mall_client.get("/login/wechat/", {"scope": "snsapi_userinfo"})
+    start = mall_client.post("/login/wechat/", {"agree": "on", "scope": "snsapi_userinfo"})
     state = parse_qs(urlsplit(start["Location"]).query)["state"][0]
     response = mall_client.get("/login/wechat/callback/", {"state": state})
     assert response.status_code == 400
@@ -173,7 +184,7 @@ def test_a_cancelled_authorization_signs_nobody_in(mall_client, wechat):
 
 
 def test_wechat_down_is_a_friendly_page(mall_client, wechat, settings):
-    start = mall_client.get("/login/wechat/", {"scope": "snsapi_base"})
+    start = mall_client.post("/login/wechat/", {"agree": "on", "scope": "snsapi_base"})
     state = parse_qs(urlsplit(start["Location"]).query)["state"][0]
     settings.WECHAT_API_BASE_URL = "http://127.0.0.1:9"  # nothing listens there
     settings.WECHAT_HTTP_TIMEOUT = 2

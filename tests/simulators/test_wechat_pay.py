@@ -165,13 +165,32 @@ def test_h5_order_is_paid_at_the_cashier_page(wxpay, base_url, users, sink):
     page = browser.get(h5_url, params={"redirect_url": "https://shop.example/done"}, timeout=5)
     assert "H5 商品" in page.text and "¥2.50" in page.text
     (form,) = html_forms(page.text)
+    assert form["fields"]["redirect_url"] == "https://shop.example/done"
     done = submit(browser, base_url, form, 0, user="dave")
-    assert done.status_code == 200 and "支付成功" in done.text
-    assert "https://shop.example/done" in done.text
+    # Like WeChat's H5 cashier: back to the merchant's redirect_url once paid.
+    assert done.status_code == 302
+    assert done.headers["Location"] == "https://shop.example/done"
     code, message = wxpay.query(out_trade_no=out_trade_no, sub_mchid=SUB)
     resource = json.loads(message)
     assert (resource["trade_state"], resource["trade_type"]) == ("SUCCESS", "MWEB")
     assert resource["payer"] == {"sp_openid": users["dave"]["openid"]}
+
+    # Cancelling goes back too, and the transaction stays unpaid.
+    cancel_no = unique("H")
+    code, message = wxpay.pay(
+        description="H5 商品", out_trade_no=cancel_no, amount={"total": 250},
+        scene_info={"payer_client_ip": "203.0.113.7", "h5_info": {"type": "Wap"}},
+        sub_mchid=SUB, notify_url=sink, pay_type=WeChatPayType.H5,
+    )
+    page = browser.get(json.loads(message)["h5_url"],
+                       params={"redirect_url": "https://shop.example/order/2?from=cashier"},
+                       timeout=5)
+    (form,) = html_forms(page.text)
+    cancelled = submit(browser, base_url, form, 1)
+    assert cancelled.status_code == 302
+    assert cancelled.headers["Location"] == "https://shop.example/order/2?from=cashier"
+    code, message = wxpay.query(out_trade_no=cancel_no, sub_mchid=SUB)
+    assert json.loads(message)["trade_state"] == "NOTPAY"
 
     code, message = wxpay.pay(
         description="H5 商品",
