@@ -3,9 +3,13 @@
 from django.shortcuts import render
 
 from storefront.catalog.selectors import home_sections
+from storefront.orders.selectors import discount_rules_active
 
 
 def home(request):
+    sections = home_sections()
     return render(
-        request, "storefront/home.html", {"tab": "home", "sections": home_sections()}
+        request, "storefront/home.html",
+        {"tab": "home", "sections": sections,
+         "promotions": discount_rules_active() if sections.products else []},
     )
