@@ -95,7 +95,7 @@ def test_categories_page_is_an_icon_grid_with_initials(mall_client, category):
 
     assert re.search(r'<img src="/media/[^"]*categories/dress.png"', html)
     assert '<span class="category-initial" aria-hidden="true">衬</span>' in html
-    assert html.count('class="category-cell"') == 2 + 1  # two "All" cells and the child
+    assert html.count('class="category-cell"') == 2 + 1  # the two top-level ones, the child
 
 
 @pytest.mark.parametrize("url, marker", [
