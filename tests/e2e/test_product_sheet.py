@@ -95,6 +95,7 @@ def test_bottom_bar_opens_the_sheet_and_buy_now_reaches_checkout(sheet_mall, pho
     page.click("#spec-picker button.chip:has-text('M')")
     assert "169.00" in page.inner_text("#sku-price")
     assert "7" in page.inner_text("#sku-stock")
+    assert page.inner_text("#spec-row-text") == "蓝色 / M"
     page.click("#quantity-more")
     page.click("#quantity-more")
     assert page.input_value("#quantity") == "3"
