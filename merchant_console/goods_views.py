@@ -406,6 +406,8 @@ def _category_fields(request) -> dict:
         raise CatalogInvalid(fields={"sort_weight": errors})
     if request.FILES.get("icon"):
         fields["icon"] = request.FILES["icon"]
+    elif post.get("icon_clear") == "on":
+        fields["icon"] = None  # back to the name's initial in the mall
     return fields
 
 

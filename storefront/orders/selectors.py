@@ -15,6 +15,7 @@ from storefront.orders.models import (
     AfterSalesEvent,
     AfterSalesRequest,
     AfterSalesStatus,
+    DiscountRule,
     Order,
     OrderLine,
     OrderSettings,
@@ -251,3 +252,11 @@ def after_sales_events_for_order(*, order_id: int) -> list[AfterSalesEvent]:
     """The history of every after-sales case of an order, oldest first."""
     return list(AfterSalesEvent.objects.filter(case__order_id=order_id)
                 .order_by("created_at", "id"))
+
+
+def discount_rules_active() -> list[DiscountRule]:
+    """The mall's active 满减 rules, lowest threshold first, for the promotion tags on
+    catalogue pages: one query per page, whatever number of products it shows."""
+    return list(
+        DiscountRule.objects.filter(is_active=True).order_by("threshold_fen", "amount_off_fen")
+    )

@@ -3,7 +3,9 @@
 Views only parse the query string, call the catalogue selectors and render; each page runs
 a fixed number of queries, and only when the page is not in the cache (page_cache.py: each
 view declares the query parameters it reads). A listing fetches one row more than it shows
-to know whether a next page exists, so it needs no COUNT query.
+to know whether a next page exists, so it needs no COUNT query. The mall's 满减 rules are
+fetched once per page (only when it shows goods) for the promotion tags on the tiles and the
+product page.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from django.shortcuts import render
 
 from storefront.catalog import selectors
 from storefront.catalog.errors import CategoryNotFound, ProductNotFound
+from storefront.orders.selectors import discount_rules_active
 from storefront.web.page_cache import shopper_cache
 
 PAGE_SIZE = 20
@@ -65,7 +68,8 @@ def category(request, category_id: int):
     return render(
         request, "storefront/catalog/category.html",
         {"tab": "categories", "node": node, "products": products, "sort": sort,
-         "page": page, "has_next": has_next},
+         "page": page, "has_next": has_next,
+         "promotions": discount_rules_active() if products else []},
     )
 
 
@@ -79,7 +83,8 @@ def search(request):
     return render(
         request, "storefront/catalog/search.html",
         {"tab": "home", "search_query": query, "products": products, "sort": sort,
-         "page": page, "has_next": has_next},
+         "page": page, "has_next": has_next,
+         "promotions": discount_rules_active() if products else []},
     )
 
 
@@ -93,5 +98,6 @@ def product(request, product_id: int):
     return render(
         request, "storefront/catalog/product_detail.html",
         {"tab": "home", "detail": detail, "product": detail.product, "single_sku": single,
-         "can_buy": single is not None and single.stock > 0},
+         "can_buy": single is not None and single.stock > 0,
+         "promotions": discount_rules_active()},
     )

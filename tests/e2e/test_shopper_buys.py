@@ -55,6 +55,7 @@ def test_shopper_finds_picks_a_spec_orders_and_pays(e2e_mall, phone, wechat_sim)
     page.wait_for_url("**/search/**")
     page.click(f"a[href='/products/{dress.pk}/']")
 
+    page.click("#bar-buy-now")  # the bottom bar opens the spec sheet
     page.click("button.chip:has-text('粉色')")
     size_l = page.locator("button.chip:has-text('L')").first
     assert size_l.is_disabled() or "disabled" in (size_l.get_attribute("class") or "")
