@@ -173,8 +173,12 @@ _QUALITY = {"WEBP": {"quality": 80, "method": 6}, "JPEG": {"quality": 82, "optim
 _FORMATS = (("WEBP", "webp"), ("JPEG", "jpg"))  # the JPEG last: its presence means both are there
 # Renditions known to exist, per schema: they are never removed, so each is checked on disk
 # once per process (and again after the set is emptied at its cap, to bound its memory).
-_known: set[tuple[str, str]] = set()
+_known: set[tuple[str, str, str]] = set()
 _KNOWN_CAP = 200_000
+
+
+def _known_key(name: str) -> tuple[str, str, str]:
+    return (str(settings.MEDIA_ROOT), connection.schema_name, name)
 
 
 @dataclass(frozen=True)
@@ -236,7 +240,7 @@ def renditions_make(name: str, slots=tuple(RENDITIONS)) -> bool:
     if len(_known) > _KNOWN_CAP:
         _known.clear()
     for slot in slots:
-        _known.add((connection.schema_name, rendition_name(name, slot, "jpg")))
+        _known.add(_known_key(rendition_name(name, slot, "jpg")))
     return True
 
 
@@ -245,7 +249,7 @@ def rendition_get(name: str, slot: str) -> Rendition | None:
     original cannot be read (the caller shows the original)."""
     width, height = RENDITIONS[slot]
     jpeg = rendition_name(name, slot, "jpg")
-    if (connection.schema_name, jpeg) not in _known and not renditions_make(name, (slot,)):
+    if _known_key(jpeg) not in _known and not renditions_make(name, (slot,)):
         return None
     return Rendition(webp_url=default_storage.url(rendition_name(name, slot, "webp")),
                      jpeg_url=default_storage.url(jpeg), width=width, height=height)
