@@ -11,7 +11,6 @@ from django.db import connection
 from django.http import Http404
 from django.views.static import serve
 
-
 # Every upload is stored under a fresh uuid name and never overwritten (renditions are named
 # after their original), so a file's URL always means the same bytes: browsers may keep it
 # for good. Production's nginx or object storage sends the same header (README § Media).

@@ -50,7 +50,7 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.admin",
-    "django.contrib.staticfiles",
+    "control_plane.staticfiles.StaticFiles",  # django.contrib.staticfiles, npm's extras left out
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
