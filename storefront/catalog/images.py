@@ -171,14 +171,15 @@ PRODUCT_SLOTS = ("tile", "gallery", "line")
 _QUALITY = {"WEBP": {"quality": 80, "method": 6}, "JPEG": {"quality": 82, "optimize": True,
                                                           "progressive": True}}
 _FORMATS = (("WEBP", "webp"), ("JPEG", "jpg"))  # the JPEG last: its presence means both are there
-# Renditions known to exist, per schema: they are never removed, so each is checked on disk
-# once per process (and again after the set is emptied at its cap, to bound its memory).
+# Renditions known to exist (and originals found unreadable), per media root and schema:
+# files are never removed or replaced, so each is checked on disk once per process (and
+# again after the set is emptied at its cap, to bound its memory).
 _known: set[tuple[str, str, str]] = set()
 _KNOWN_CAP = 200_000
 
 
-def _known_key(name: str) -> tuple[str, str, str]:
-    return (str(settings.MEDIA_ROOT), connection.schema_name, name)
+def _known_key(name: str, *, unreadable: bool = False) -> tuple[str, str, str]:
+    return (str(settings.MEDIA_ROOT), connection.schema_name, f"!{name}" if unreadable else name)
 
 
 @dataclass(frozen=True)
@@ -223,7 +224,7 @@ def renditions_make(name: str, slots=tuple(RENDITIONS)) -> bool:
     if missing:
         try:
             with default_storage.open(name, "rb") as handle:
-                content = handle.read(max_image_bytes() + 1)
+                content = handle.read()  # stored pictures were checked when uploaded
             with Image.open(BytesIO(content)) as source:
                 if source.width * source.height > MAX_IMAGE_PIXELS:
                     return False
@@ -232,6 +233,7 @@ def renditions_make(name: str, slots=tuple(RENDITIONS)) -> bool:
         except (OSError, UnidentifiedImageError, Image.DecompressionBombError, SyntaxError,
                 ValueError):
             log.warning("picture %s cannot be read: no renditions", name)
+            _known.add(_known_key(name, unreadable=True))  # said once per process
             return False
         for slot in missing:
             fitted = ImageOps.fit(upright, RENDITIONS[slot], Image.Resampling.LANCZOS)
@@ -249,7 +251,8 @@ def rendition_get(name: str, slot: str) -> Rendition | None:
     original cannot be read (the caller shows the original)."""
     width, height = RENDITIONS[slot]
     jpeg = rendition_name(name, slot, "jpg")
-    if _known_key(jpeg) not in _known and not renditions_make(name, (slot,)):
+    if _known_key(jpeg) not in _known and (
+            _known_key(name, unreadable=True) in _known or not renditions_make(name, (slot,))):
         return None
     return Rendition(webp_url=default_storage.url(rendition_name(name, slot, "webp")),
                      jpeg_url=default_storage.url(jpeg), width=width, height=height)
