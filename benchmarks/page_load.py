@@ -17,7 +17,7 @@ Per page: cold (a new browser context, empty cache) then warm (the same page vis
 in that context); LCP from a PerformanceObserver of largest-contentful-paint, bytes as the
 sum of Network.loadingFinished encodedDataLength. Each figure is the median of --runs runs.
 
-    .venv/bin/python benchmarks/page_load.py   # [--runs 3]
+    .venv/bin/python benchmarks/page_load.py   # [--runs 3] [--screenshots DIR]
 """
 
 from __future__ import annotations
@@ -178,8 +178,10 @@ def _setup(port: int, pictures: str) -> dict:
         connection.set_schema_to_public()
 
 
-def _measure(browser, base: str, path: str, session_key: str | None) -> dict:
-    """One cold and one warm visit of `path` in a fresh context."""
+def _measure(browser, base: str, path: str, session_key: str | None,
+             screenshot: Path | None = None) -> dict:
+    """One cold and one warm visit of `path` in a fresh context (and a PNG of the page as
+    the phone shows it, if `screenshot` names one)."""
     context = browser.new_context(**PHONE)
     if session_key:
         context.add_cookies([{"name": "sessionid", "value": session_key,
@@ -217,6 +219,8 @@ def _measure(browser, base: str, path: str, session_key: str | None) -> dict:
                 "requests": len(transferred),
                 "kb_by_type": {k: round(v / 1024, 1) for k, v in sorted(by_kind.items())},
             }
+        if screenshot is not None:
+            page.screenshot(path=str(screenshot))
     finally:
         context.close()
     return figures
@@ -227,6 +231,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--pictures", choices=("photo", "demo"), default="photo",
                         help="photo-like uploads (default) or the demo seed's own pictures")
+    parser.add_argument("--screenshots", type=Path, default=None,
+                        help="a folder for a PNG of each page as the phone shows it")
     args = parser.parse_args()
     if not os.path.exists(CHROMIUM):
         sys.exit("Debian chromium is not installed (apt-get install chromium)")
@@ -248,8 +254,11 @@ def main() -> None:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
                 # one unthrottled visit each, so no figure includes a first request's setup
-                for path, session in pages.values():
-                    _measure(browser, base, path, session)
+                if args.screenshots:
+                    args.screenshots.mkdir(parents=True, exist_ok=True)
+                for name, (path, session) in pages.items():
+                    shot = args.screenshots / f"{name}.png" if args.screenshots else None
+                    _measure(browser, base, path, session, shot)
                 for name, (path, session) in pages.items():
                     runs = [_measure(browser, base, path, session) for _ in range(args.runs)]
                     results[name] = runs

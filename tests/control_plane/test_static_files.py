@@ -45,3 +45,24 @@ def test_hashed_names_are_served_compressed_with_far_future_cache(tmp_path, sett
                                                   ).stat().st_size / 2
         # the plain name is gone: a page can only reach a file through its hashed name
         assert _serve("/static/storefront/distribution.js") is None
+
+
+def test_the_image_build_collects_every_file_the_templates_name(tmp_path, settings):
+    """What the Dockerfile runs: collectstatic over every finder. It must succeed (a file
+    naming a source map that was left out fails the hashing step), and every
+    {% static "…" %} in the templates must have a hashed name (a missing one is a 500 in
+    production)."""
+    root = tmp_path / "static"
+    templates = Path(__file__).resolve().parents[2] / "templates"
+    named = {
+        match.group(1)
+        for path in templates.rglob("*.html")
+        for match in re.finditer(r"""{%\s*static\s+['"]([^'"]+)['"]""", path.read_text())
+    }
+    assert "vendor/htmx/htmx.min.js" in named
+    with override_settings(STATIC_ROOT=root,
+                           STORAGES={**settings.STORAGES, "staticfiles": HASHED}):
+        call_command("collectstatic", "--noinput", verbosity=0)
+        for name in sorted(named):
+            assert re.search(r"\.[0-9a-f]{12}\.", static(name)), name
+    assert not list(root.rglob("echarts.esm*"))  # npm's extras are left out
