@@ -53,8 +53,10 @@ def picture(source, slot: str, *, alt: str = "", index=None, fold=1, css_class: 
     if slot not in RENDITIONS:
         raise template.TemplateSyntaxError(f"picture: no slot {slot!r}")
     width, height = RENDITIONS[slot]
-    attrs = {"alt": alt, "width": str(width), "height": str(height), "decoding": "async",
-             **_loading(index, fold)}
+    # height:auto: the attributes give the browser the aspect ratio before the file arrives,
+    # while the page's CSS keeps deciding the width (a bare height attribute would set it)
+    attrs = {"alt": alt, "width": str(width), "height": str(height), "style": "height:auto",
+             "decoding": "async", **_loading(index, fold)}
     if css_class:
         attrs["class"] = css_class
     if id:
