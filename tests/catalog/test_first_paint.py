@@ -89,6 +89,8 @@ def test_shopper_pages_have_no_render_blocking_script_and_sized_pictures(
     tiles = _parse(mall_client.get(f"/categories/{category.pk}/").content.decode()).images
     assert [img.get("loading") for img in tiles] == [None, None] + ["lazy"] * 4
     assert tiles[0].get("fetchpriority") == "high"
+    # the attributes give the aspect; the CSS keeps the width (height follows)
+    assert all(img.get("style") == "height:auto" for img in tiles)
 
 
 def test_a_blocking_script_in_the_head_is_found():
