@@ -26,6 +26,8 @@ COPY templates templates
 COPY locale locale
 COPY manage.py ./
 COPY --from=assets /assets/node_modules node_modules
+# collectstatic (DEBUG off): content-hashed names with gzip and Brotli variants, which
+# WhiteNoise serves as immutable (control_plane/settings.py STATIC_HASHED).
 RUN pip install . \
  && find locale -name '*.po' -execdir msgfmt -o django.mo django.po \; \
  && DATABASE_URL=postgres://build@localhost/none REDIS_URL=redis://localhost:6379/0 \

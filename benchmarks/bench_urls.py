@@ -6,6 +6,7 @@ a fraction of what the stack allows. Loaded only through benchmarks.bench_settin
 from django.http import HttpResponse
 from django.urls import path
 
+from control_plane.media import serve_tenant_media
 from control_plane.urls_tenant import urlpatterns as tenant_urlpatterns
 
 
@@ -14,3 +15,7 @@ def bare(request):
 
 
 urlpatterns = [path("bench/bare", bare), *tenant_urlpatterns]
+if not any(getattr(p, "callback", None) is serve_tenant_media for p in urlpatterns):
+    # With DEBUG off the mall's uploads are production's nginx's to serve; page_load.py
+    # needs them with the same headers (control_plane.media.IMMUTABLE).
+    urlpatterns.append(path("media/<str:schema>/<path:path>", serve_tenant_media))

@@ -50,7 +50,7 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.admin",
-    "django.contrib.staticfiles",
+    "control_plane.staticfiles.StaticFiles",  # django.contrib.staticfiles, npm's extras left out
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -291,7 +291,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 # Front-end packages installed by npm at build time (`make install`, the Dockerfile), never
 # copied into the repository: {% static "vendor/htmx/htmx.min.js" %} and so on.
 STATICFILES_DIRS = [
@@ -303,15 +303,30 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
 # Each tenant's uploads live under MEDIA_ROOT/<schema>/.
 MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
+# Production (DEBUG off) serves what `collectstatic` wrote (the Dockerfile runs it): every
+# file under a content-hashed name (app.3f2a9c1b.js) listed in STATIC_ROOT/staticfiles.json,
+# with gzip and Brotli variants beside it, which WhiteNoise sends with
+# "Cache-Control: max-age=315360000, public, immutable" (a new release is a new name, so a
+# phone keeps what it fetched once). `make run` (DEBUG on) serves the source folders under
+# their plain names, re-read on every request, so an edit shows without collectstatic.
+STATIC_HASHED = env.bool("STATIC_HASHED", default=not DEBUG)
 STORAGES = {
     "default": {"BACKEND": "control_plane.storage.MallMediaStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
-        if not DEBUG
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_HASHED
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+# Only the hashed names are kept in STATIC_ROOT: templates reach files through {% static %}.
+WHITENOISE_KEEP_ONLY_HASHED_FILES = True
+# Source maps and the unminified builds npm ships beside the minified ones are never served.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (
+    "jpg", "jpeg", "png", "gif", "webp", "zip", "gz", "tgz", "bz2", "tbz", "xz", "br", "swf",
+    "flv", "woff", "woff2", "3gp", "3gpp", "asf", "avi", "m4v", "mov", "mp4", "mpeg", "mpg",
+    "webm", "wmv", "map",
+)
 # Upload caps: a request body over UPLOAD_MAX_REQUEST_BYTES is refused before it is read
 # (control_plane.uploads; default: six 5 MB photos and the form around them), an image over
 # UPLOAD_MAX_IMAGE_BYTES with a 400 naming its field (storefront.catalog.images); fields

@@ -14,6 +14,10 @@ os.environ.setdefault("DEBUG", "0")
 # The test client and the browser tests' live server speak plain HTTP (the redirect's
 # default is tested in tests/control_plane/test_production_settings.py).
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+# Static files under their plain names, from the source folders: the suite runs no
+# collectstatic (tests/control_plane/test_static_files.py collects into its own folder to
+# test the hashed names and their cache headers).
+os.environ.setdefault("STATIC_HASHED", "0")
 os.environ.setdefault("SECRETS_ENCRYPTION_KEYS", "g2Hs3_01ID-5okGr9YU3LJwIv9UZjKUq4OAOvjDN-Uo=")
 
 from control_plane.settings import *  # noqa: E402, F403

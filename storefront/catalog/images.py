@@ -10,12 +10,16 @@ number), XMP, comments and text chunks are gone, the EXIF orientation is applied
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from io import BytesIO
+from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from storefront.catalog.errors import ImageInvalid
@@ -140,3 +144,115 @@ def image_fit(*, checked: CheckedImage, size: tuple[int, int] = THUMBNAIL_SIZE) 
     out = BytesIO()
     fitted.save(out, "JPEG", quality=85, optimize=True)
     return ContentFile(out.getvalue(), name=f"{uuid.uuid4().hex}.jpg")
+
+
+# --- renditions: each picture at the size of the place it is shown ---------------------------
+#
+# A phone should download the pixels it shows, not the merchant's 4,000-pixel photo. Every
+# place a picture appears has a slot below, sized in device pixels for a phone screen at 2x
+# (the CSS size doubled). Each stored picture gets, per slot, a WebP (what every current
+# phone browser and WeChat's take, about a third smaller) and a JPEG (for the rest), at a
+# name derived from the original's: products/ab12.png -> renditions/tile/products/ab12.webp.
+# Originals are stored under fresh uuid names and never overwritten, so a rendition never
+# goes stale and may be cached for good (Cache-Control immutable, README § Media).
+
+log = logging.getLogger(__name__)
+
+RENDITIONS: dict[str, tuple[int, int]] = {
+    "tile": (360, 360),  # product tiles, two per row (about 180 CSS px each)
+    "gallery": (750, 750),  # the product page's gallery, the screen's full width
+    "banner": (750, 375),  # home banners, 2:1 across the screen
+    "line": (144, 144),  # cart, checkout and order rows (72 CSS px)
+    "icon": (96, 96),  # category icons (48 CSS px)
+}
+# Made at upload for a product picture (the demo seed goes through the same call); any other
+# picture, and any made before renditions existed, gets its slot on first display.
+PRODUCT_SLOTS = ("tile", "gallery", "line")
+_QUALITY = {"WEBP": {"quality": 80, "method": 6}, "JPEG": {"quality": 82, "optimize": True,
+                                                          "progressive": True}}
+_FORMATS = (("WEBP", "webp"), ("JPEG", "jpg"))  # the JPEG last: its presence means both are there
+# Renditions known to exist (and originals found unreadable), per media root and schema:
+# files are never removed or replaced, so each is checked on disk once per process (and
+# again after the set is emptied at its cap, to bound its memory).
+_known: set[tuple[str, str, str]] = set()
+_KNOWN_CAP = 200_000
+
+
+def _known_key(name: str, *, unreadable: bool = False) -> tuple[str, str, str]:
+    return (str(settings.MEDIA_ROOT), connection.schema_name, f"!{name}" if unreadable else name)
+
+
+@dataclass(frozen=True)
+class Rendition:
+    webp_url: str
+    jpeg_url: str
+    width: int
+    height: int
+
+
+def rendition_name(name: str, slot: str, extension: str) -> str:
+    """products/ab12.png -> renditions/<slot>/products/ab12.<extension>."""
+    stem = PurePosixPath(name).with_suffix("")
+    return f"renditions/{slot}/{stem}.{extension}"
+
+
+def rendition_names(name: str) -> list[str]:
+    """Every rendition a stored picture may have (to remove them with it)."""
+    return [rendition_name(name, slot, ext) for slot in RENDITIONS for _, ext in _FORMATS]
+
+
+def _encode(image: Image.Image, image_format: str) -> bytes:
+    out = BytesIO()
+    image.save(out, image_format, **_QUALITY[image_format])
+    return out.getvalue()
+
+
+def _save_exactly(name: str, content: bytes) -> None:
+    """Write `name` unless it is there; two processes making it at once keep one copy."""
+    if default_storage.exists(name):
+        return
+    saved = default_storage.save(name, ContentFile(content))
+    if saved != name:  # another process won the race: its copy is the same picture
+        default_storage.delete(saved)
+
+
+def renditions_make(name: str, slots=tuple(RENDITIONS)) -> bool:
+    """Write the WebP and JPEG of `name` (a stored picture of the current mall) for each of
+    `slots` that is missing; False when the original cannot be read (then nothing is made)."""
+    missing = [slot for slot in slots
+               if not default_storage.exists(rendition_name(name, slot, "jpg"))]
+    if missing:
+        try:
+            with default_storage.open(name, "rb") as handle:
+                content = handle.read()  # stored pictures were checked when uploaded
+            with Image.open(BytesIO(content)) as source:
+                if source.width * source.height > MAX_IMAGE_PIXELS:
+                    return False
+                source.draft("RGB", max(RENDITIONS[slot] for slot in missing))
+                upright = _flatten_to_rgb(ImageOps.exif_transpose(source))
+        except (OSError, UnidentifiedImageError, Image.DecompressionBombError, SyntaxError,
+                ValueError):
+            log.warning("picture %s cannot be read: no renditions", name)
+            _known.add(_known_key(name, unreadable=True))  # said once per process
+            return False
+        for slot in missing:
+            fitted = ImageOps.fit(upright, RENDITIONS[slot], Image.Resampling.LANCZOS)
+            for image_format, extension in _FORMATS:
+                _save_exactly(rendition_name(name, slot, extension), _encode(fitted, image_format))
+    if len(_known) > _KNOWN_CAP:
+        _known.clear()
+    for slot in slots:
+        _known.add(_known_key(rendition_name(name, slot, "jpg")))
+    return True
+
+
+def rendition_get(name: str, slot: str) -> Rendition | None:
+    """The URLs of `name`'s picture for `slot`, made now if it has none yet; None when the
+    original cannot be read (the caller shows the original)."""
+    width, height = RENDITIONS[slot]
+    jpeg = rendition_name(name, slot, "jpg")
+    if _known_key(jpeg) not in _known and (
+            _known_key(name, unreadable=True) in _known or not renditions_make(name, (slot,))):
+        return None
+    return Rendition(webp_url=default_storage.url(rendition_name(name, slot, "webp")),
+                     jpeg_url=default_storage.url(jpeg), width=width, height=height)

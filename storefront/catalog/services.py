@@ -33,7 +33,14 @@ from storefront.catalog.errors import (
     ProductLimitReached,
     ShelfRefused,
 )
-from storefront.catalog.images import CheckedImage, image_check, image_fit
+from storefront.catalog.images import (
+    PRODUCT_SLOTS,
+    CheckedImage,
+    image_check,
+    image_fit,
+    rendition_names,
+    renditions_make,
+)
 from storefront.catalog.models import (
     MAX_TIERS,
     Banner,
@@ -832,13 +839,15 @@ def _discard(*names: str) -> None:
 
 
 def product_image_add(*, product_id: int, upload, actor: Actor | None = None) -> ProductImage:
-    """Store the original and a 400×400 thumbnail; the first image becomes the cover.
-    Files are written before the transaction and removed again if it fails."""
+    """Store the original, a 400×400 thumbnail (the API's) and the renditions the shop's
+    pages show (images.PRODUCT_SLOTS); the first image becomes the cover. Files are written
+    before the transaction and removed again if it fails."""
     checked = image_check(upload=upload)
     original = _store_checked(checked, folder="products")
     thumb = image_fit(checked=checked)
     thumbnail = default_storage.save(f"products/thumbs/{thumb.name}", thumb)
     try:
+        renditions_make(original, PRODUCT_SLOTS)
         with transaction.atomic():
             product = lock_objects.product_lock(product_id=product_id)
             gallery = product.images.aggregate(count=Count("id"), last=Max("position"))
@@ -854,7 +863,7 @@ def product_image_add(*, product_id: int, upload, actor: Actor | None = None) ->
                 product.cover = image
                 product.save(update_fields=["cover", "updated_at"])
     except BaseException:
-        _discard(original, thumbnail)
+        _discard(original, thumbnail, *rendition_names(original))
         raise
     return image
 
