@@ -96,3 +96,44 @@ def test_a_deploy_migrates_only_the_malls_behind_and_brings_them_to_head(monkeyp
         )
         assert cursor.fetchone()[0]
     assert provisioning.pending_tenant_schemas([at_head, behind]) == []
+
+
+def test_a_deploy_with_nothing_new_runs_no_migrate_in_public_or_the_template(monkeypatch):
+    """`migrate` costs seconds even with nothing to do; the deploy reads the recorded
+    migrations instead and skips it where every migration on disk is applied."""
+    from tenants.management.commands import migrate_platform
+
+    assert provisioning.unapplied_migrations("public") == []
+    assert provisioning.unapplied_migrations(provisioning.template_schema()) == []
+    assert provisioning.unapplied_migrations("no_such_schema") is None
+    ran: list[tuple] = []
+    monkeypatch.setattr(migrate_platform, "call_command", lambda *a, **k: ran.append(a))
+    monkeypatch.setattr(provisioning, "call_command", lambda *a, **k: ran.append(a))
+
+    call_command("migrate_platform", "--no-refill", verbosity=0)
+
+    assert ran == []
+
+
+def test_a_template_missing_a_migration_is_migrated_by_the_deploy():
+    template = provisioning.template_schema()
+    try:
+        call_command(
+            "migrate_schemas", "merchant_console", "0001", schema_name=template,
+            interactive=False, verbosity=0,
+        )
+        connection.set_schema_to_public()
+        assert provisioning.unapplied_migrations(template) == [
+            ("merchant_console", "0002_export_job")
+        ]
+
+        call_command("migrate_platform", "--no-refill", verbosity=0)
+
+        assert provisioning.unapplied_migrations(template) == []
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT to_regclass(%s) IS NOT NULL", [f"{template}.merchant_console_exportjob"]
+            )
+            assert cursor.fetchone()[0]
+    finally:
+        provisioning.build_template(verbosity=0)
