@@ -27,8 +27,8 @@ Measured (each deploy is `manage.py …` in a subprocess, Django start-up includ
   tasks the signups enqueue, as in production. Reports p50/p95/max and how many signups
   found the pool empty and cloned the template inline.
 
-Usage: .venv/bin/python benchmarks/tenancy_scale.py [--counts 1000,3000] [--jobs 2]
-       [--plain-cap 180] [--samples 15] [--burst 50] [--burst-seconds 60]
+Usage: .venv/bin/python benchmarks/tenancy_scale.py [--counts 150,1000] [--jobs 2]
+       [--plain-cap 60] [--samples 15] [--burst 50] [--burst-seconds 60]
 The last line printed is one JSON object with the figures.
 """
 
@@ -266,9 +266,9 @@ def _burst(port: int, count: int, seconds: float) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--counts", default="1000,3000")
+    parser.add_argument("--counts", default="150,1000")
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--plain-cap", type=float, default=180.0)
+    parser.add_argument("--plain-cap", type=float, default=60.0)
     parser.add_argument("--samples", type=int, default=15)
     parser.add_argument("--burst", type=int, default=50)
     parser.add_argument("--burst-seconds", type=float, default=60.0)
