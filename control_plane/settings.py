@@ -86,6 +86,8 @@ TENANT_LIMIT_SET_CALLS = True
 TENANT_MULTIPROCESSING_MAX_PROCESSES = env.int("TENANT_MIGRATE_PROCESSES", default=2)
 # Schemas cloned ahead of time so a signup only renames one (milliseconds, any tenant count).
 TENANT_SPARE_POOL_SIZE = env.int("TENANT_SPARE_POOL_SIZE", default=3)
+# Refills cloning side by side during a burst of signups (tenants.provisioning).
+TENANT_SPARE_REFILL_PARALLEL = env.int("TENANT_SPARE_REFILL_PARALLEL", default=2)
 PUBLIC_SCHEMA_URLCONF = "control_plane.urls_public"
 ROOT_URLCONF = "control_plane.urls_tenant"
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]

@@ -73,9 +73,10 @@ def build_template(*, rebuild: bool = False, verbosity: int = 1) -> str:
         cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(_quoted(template)))
         db_user = settings.DATABASES["default"].get("USER") or "postgres"
         cursor.execute(CLONE_SCHEMA_FUNCTION.format(db_user=db_user))
-    call_command(
-        "migrate_schemas", schema_name=template, interactive=False, verbosity=verbosity
-    )
+    if rebuild or unapplied_migrations(template) != []:
+        call_command(
+            "migrate_schemas", schema_name=template, interactive=False, verbosity=verbosity
+        )
     connection.set_schema_to_public()
     return template_version()
 
@@ -147,19 +148,27 @@ def provision_schema(schema_name: str) -> str:
 def refill_spare_pool(*, target: int | None = None) -> int:
     """Drop spares cloned from an older template and clone new ones up to `target`.
 
-    Returns how many spares were created. Only one process refills at a time (a session
-    advisory lock); the others return at once.
+    Returns how many spares were created. Up to TENANT_SPARE_REFILL_PARALLEL processes refill
+    at once, each holding one slot (a session advisory lock); the others return at once. A
+    burst of signups drains the pool faster than one clone at a time refills it (each signup
+    queues a refill, so the worker's processes clone side by side); two refillers may
+    together overshoot `target` by one spare, which the next signup takes.
     """
     target = settings.TENANT_SPARE_POOL_SIZE if target is None else target
     connection.set_schema_to_public()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_REFILL_LOCK_KEY])
-        if not cursor.fetchone()[0]:
-            return 0
+    slot = _take_refill_slot()
+    if slot is None:
+        return 0
     try:
         version = template_version()
         for stale in SpareSchema.objects.exclude(template_version=version):
             with transaction.atomic(), connection.cursor() as cursor:
+                # another refiller (or a signup) may be on this row: leave it to them
+                locked = SpareSchema.objects.select_for_update(skip_locked=True).filter(
+                    pk=stale.pk
+                )
+                if locked.first() is None:
+                    continue
                 cursor.execute(
                     sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(_quoted(stale.schema_name))
                 )
@@ -176,7 +185,48 @@ def refill_spare_pool(*, target: int | None = None) -> int:
         return created
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [_REFILL_LOCK_KEY])
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_REFILL_LOCK_KEY, slot])
+
+
+def _take_refill_slot() -> int | None:
+    """The first free refill slot, now held by this session; None when all are taken."""
+    with connection.cursor() as cursor:
+        for slot in range(max(1, settings.TENANT_SPARE_REFILL_PARALLEL)):
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_REFILL_LOCK_KEY, slot])
+            if cursor.fetchone()[0]:
+                return slot
+    return None
+
+
+def unapplied_migrations(schema_name: str) -> list[tuple[str, str]] | None:
+    """The migrations on disk that `schema_name` has not recorded, or None when that cannot
+    be told cheaply (no such schema or table, or squashed migrations, whose bookkeeping
+    only `migrate` itself resolves): then the caller runs `migrate`.
+
+    django-tenants records every app's migrations in every schema (the router only skips the
+    operations), so a schema with nothing unapplied needs no `migrate` run, which costs
+    seconds even when it does nothing.
+    """
+    from django.db.migrations.loader import MigrationLoader
+
+    connection.set_schema_to_public()
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    if loader.replacements:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT to_regclass(%s) IS NOT NULL",
+            [sql.Identifier(schema_name, "django_migrations").as_string(cursor.connection)],
+        )
+        if not cursor.fetchone()[0]:
+            return None
+        cursor.execute(
+            sql.SQL("SELECT app, name FROM {}.{}").format(
+                _quoted(schema_name), _quoted("django_migrations")
+            )
+        )
+        applied = set(cursor.fetchall())
+    return sorted(set(loader.disk_migrations) - applied)
 
 
 def pending_tenant_schemas(schema_names: list[str], *, batch: int = 200) -> list[str]:

@@ -80,3 +80,28 @@ def _wait_for(condition, timeout=20.0):
 def _wait_for_outbox(select, count=2):
     _wait_for(lambda: len(select()) >= count)
     return select()
+
+
+def test_a_second_refill_clones_while_the_first_is_still_cloning(settings):
+    """A burst of signups drains the pool faster than one refiller clones: a refill that
+    finds another one at work takes the next slot and clones beside it, and only when every
+    slot is busy does it leave the work to the others."""
+    import psycopg
+
+    from tenants import provisioning
+    from tenants.models import SpareSchema
+
+    settings.TENANT_SPARE_REFILL_PARALLEL = 2
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params, autocommit=True) as other:
+        # another worker's refill, mid-clone, holds the first slot
+        other.execute("SELECT pg_advisory_lock(%s, 0)", [provisioning._REFILL_LOCK_KEY])
+        assert provisioning.refill_spare_pool(target=1) == 1
+        assert SpareSchema.objects.count() == 1
+
+        other.execute("SELECT pg_advisory_lock(%s, 1)", [provisioning._REFILL_LOCK_KEY])
+        assert provisioning.refill_spare_pool(target=2) == 0  # every slot is busy
+    assert SpareSchema.objects.count() == 1
+    assert provisioning.refill_spare_pool(target=2) == 1  # both slots free again

@@ -21,7 +21,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, executor="multiprocessing", no_refill=False, verbosity=1, **options):
         quiet = max(verbosity - 1, 0)
-        call_command("migrate_schemas", shared=True, interactive=False, verbosity=quiet)
+        # A deploy with no new migration skips the public `migrate` (seconds of work that
+        # would change nothing); build_template does the same for the template.
+        if provisioning.unapplied_migrations("public") != []:
+            call_command("migrate_schemas", shared=True, interactive=False, verbosity=quiet)
         provisioning.build_template(verbosity=quiet)
         schemas = list(Merchant.objects.values_list("schema_name", flat=True))
         pending = provisioning.pending_tenant_schemas(schemas)
