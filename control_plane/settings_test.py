@@ -22,6 +22,11 @@ os.environ.setdefault("SECRETS_ENCRYPTION_KEYS", "g2Hs3_01ID-5okGr9YU3LJwIv9UZjK
 
 from control_plane.settings import *  # noqa: E402, F403
 
+# WhiteNoise serves the source folders, as under `make run`: the browser tests' live server
+# needs htmx and ECharts, and with the staticfiles app subclassed (control_plane/staticfiles.py)
+# pytest-django's live server no longer serves them itself.
+WHITENOISE_USE_FINDERS = True
+
 # Hashing strength is not under test; signup latency in tests is.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
