@@ -3,8 +3,9 @@
 Home, categories, listings, search, product pages and the catalogue API are the same for
 every shopper of a mall, so they are rendered once and kept in Redis under a key made of:
 
-- the mall (its schema, by the cache's KEY_FUNCTION, and its row id, so a schema name used
-  again after a mall is dropped never meets the old pages);
+- the mall (its schema, by the cache's KEY_FUNCTION, and its row's id and creation time, so
+  a schema name or id used again, after a mall is dropped or in a recreated test database,
+  never meets the old pages);
 - `Merchant.catalog_version`, which PostgreSQL bumps in the transaction of every change a
   shopper can see (tenants 0007, catalog 0004): staff edits, prices, shelf, a SKU selling
   out or coming back, images, banners, 满减 rules, the mall's own settings. It comes with the
@@ -67,7 +68,8 @@ def cache_key(request, params: Iterable[str]) -> str:
         f"{name}={value}" for name in params for value in request.GET.getlist(name)
     )
     raw = (
-        f"{tenant.pk}|{tenant.catalog_version}|{request.LANGUAGE_CODE}|"
+        f"{tenant.pk}|{tenant.created_at.timestamp()}|{tenant.catalog_version}|"
+        f"{request.LANGUAGE_CODE}|"
         f"{request.scheme}://{request.get_host()}{request.path}?{query}"
     )
     return "page:" + hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()

@@ -138,14 +138,17 @@ def test_a_logo_upload_shows_in_the_malls_header(mall, mall_client, staff_client
     saved = _mall(mall)
     assert saved.logo.name.startswith("mall/") and saved.logo.name.endswith(".png")
     assert (media_root / mall.schema_name / saved.logo.name).exists()
-    html = mall_client.get("/").content.decode()
+    # the home page's shop header, and the bar of every other page
+    assert f'<img class="shop-logo" src="{saved.logo.url}"' in mall_client.get("/").content.decode()
+    html = mall_client.get("/categories/").content.decode()
     assert f'<img class="mall-logo" src="{saved.logo.url}"' in html
     assert _audits("mall.profile_update")[0].detail["logo"] == ["", saved.logo.name]
     removed = client.post("/console/settings/", {
         "name": "Test Mall", "theme_colour": "#07c160", "remove_logo": "on"})
     assert removed.status_code == 302
     assert not _mall(mall).logo
-    assert 'class="mall-logo"' not in mall_client.get("/").content.decode()
+    assert 'class="shop-logo" src=' not in mall_client.get("/").content.decode()
+    assert 'class="mall-logo"' not in mall_client.get("/categories/").content.decode()
 
 
 @pytest.mark.parametrize(("data", "field", "message"), [
