@@ -104,7 +104,7 @@ def test_the_page_lists_invoices_and_the_next_one(staff_client, mall, django_ass
         )
     owner = staff_client("owner")
     owner.get(URL)  # warm the session and permission caches
-    with django_assert_num_queries(18):  # 8 of them: the usage of each limit
+    with django_assert_num_queries(19):  # 8 of them: the usage of each limit
         html = owner.get(URL).content.decode()
     assert html.count("MALL-000") == 4
     assert 'id="next-invoice">¥99.00' in html

@@ -264,16 +264,16 @@ def test_the_navigation_and_tabs_follow_the_role(programme, staff_client):
 
 
 @pytest.mark.parametrize(("role", "path_of", "queries"), [
-    ("operations", lambda p: f"{C}/", 13),
-    ("operations", lambda p: f"{C}/{p.chain[0].pk}/", 27),
-    ("operations", lambda p: f"{C}/plans/", 9),
-    ("operations", lambda p: f"{C}/plans/{p.draft.pk}/", 13),  # + the plans (limits)
-    ("operations", lambda p: f"{C}/levels/", 10),
-    ("operations", lambda p: f"{C}/settings/", 9),
-    ("finance", lambda p: f"{C}/statements/", 11),
-    ("finance", lambda p: f"{C}/statements/{p.statement.pk}/", 13),
-    ("finance", lambda p: f"{C}/withdrawals/", 10),
-    ("finance", lambda p: f"{C}/compliance/alerts/", 10),
+    ("operations", lambda p: f"{C}/", 14),
+    ("operations", lambda p: f"{C}/{p.chain[0].pk}/", 28),
+    ("operations", lambda p: f"{C}/plans/", 10),
+    ("operations", lambda p: f"{C}/plans/{p.draft.pk}/", 14),  # + the plans (limits)
+    ("operations", lambda p: f"{C}/levels/", 11),
+    ("operations", lambda p: f"{C}/settings/", 10),
+    ("finance", lambda p: f"{C}/statements/", 12),
+    ("finance", lambda p: f"{C}/statements/{p.statement.pk}/", 14),
+    ("finance", lambda p: f"{C}/withdrawals/", 11),
+    ("finance", lambda p: f"{C}/compliance/alerts/", 11),
 ])
 def test_pages_answer_in_a_fixed_number_of_queries(programme, staff_client,
                                                    django_assert_num_queries, role, path_of,

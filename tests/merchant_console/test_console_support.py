@@ -203,13 +203,12 @@ def test_a_ticket_page_costs_the_same_whatever_the_length_of_the_conversation(
     assert "S2" in html and "A2" in html and ticket.order.number in html
 
 
-# Routing 3 (public search path, domain, mall search path), user (the session comes from
-# Redis), then for staff
+# Routing 3 (public search path, domain, mall search path), session, user, then for staff
 # other than the owner their permissions 2 and role 1; the queue: count, page, assignees'
 # e-mails, status counts, assignable staff; the ticket: ticket with shopper and order,
 # messages, history, e-mails, assignable staff; the layout's plan.
-QUEUE_QUERIES = {"customer_service": 13, "operations": 13, "admin": 13, "owner": 10}
-TICKET_QUERIES = {"customer_service": 13, "owner": 10}
+QUEUE_QUERIES = {"customer_service": 14, "operations": 14, "admin": 14, "owner": 11}
+TICKET_QUERIES = {"customer_service": 14, "owner": 11}
 
 
 def test_queue_filters_and_search(staff_client, alice, bob, place_order):  # noqa: F811

@@ -225,10 +225,9 @@ def test_the_ledger_page_costs_the_same_with_many_accounts_and_entries(
         sale("2026-11-03", 1000 + number)
         commission("2026-11-04", 10 + number, f"o-{number}")
     client = staff_client("finance")
-    # host → mall (search_path, domain, search_path), user, perms (2), the last check run,
-    # the balances aggregate, the role's group and the plan for the layout (the session
-    # comes from Redis)
-    with django_assert_num_queries(10):
+    # host → mall (search_path, domain, search_path), session, user, perms (2), the last
+    # check run, the balances aggregate, the role's group and the plan for the layout
+    with django_assert_num_queries(11):
         response = client.get(f"/console/finance/?{NOVEMBER}")
     assert len(response.context["sheet"].rows) == parties + 3
 
@@ -240,9 +239,9 @@ def test_an_accounts_legs_page_costs_the_same_with_many_legs(
         sale("2026-11-05", 100 + number)
     account = Account.objects.get(code="wechat_clearing")
     client = staff_client("finance")
-    # host → mall (3), user, perms (2), the account, its opening, the count, the page of
-    # legs, the role's group and the plan for the layout (the session comes from Redis)
-    with django_assert_num_queries(12):
+    # host → mall (3), session, user, perms (2), the account, its opening, the count, the
+    # page of legs, the role's group and the plan for the layout
+    with django_assert_num_queries(13):
         response = client.get(f"/console/finance/accounts/{account.pk}/?{NOVEMBER}")
     legs = response.context["legs"]
     assert len(legs) == min(entries, 50)
@@ -479,10 +478,9 @@ def test_the_reconciliation_page_costs_the_same_with_many_days(
         ReconciliationMismatch.objects.create(bill_date=day, kind=MismatchKind.AMOUNT,
                                               out_trade_no=f"T{offset}", details={})
     client = staff_client("finance")
-    # host → mall (3), user, perms (2), bills count + page, mismatch counts, our payments,
-    # mismatches count + page, the role's group and the plan for the layout (the session
-    # comes from Redis)
-    with django_assert_num_queries(14):
+    # host → mall (3), session, user, perms (2), bills count + page, mismatch counts, our
+    # payments, mismatches count + page, the role's group and the plan for the layout
+    with django_assert_num_queries(15):
         client.get("/console/finance/reconciliation/")
 
 
@@ -563,9 +561,9 @@ def test_the_payouts_api(paid_out, staff_client):
 def test_each_payout_tab_costs_a_fixed_number_of_queries(
         paid_out, staff_client, kind, django_assert_num_queries):
     client = staff_client("finance")
-    # host → mall (3), user, perms (2), totals, count, page (related rows joined), the
-    # role's group and the plan for the layout (the session comes from Redis)
-    with django_assert_num_queries(11):
+    # host → mall (3), session, user, perms (2), totals, count, page (related rows joined),
+    # the role's group and the plan for the layout
+    with django_assert_num_queries(12):
         client.get(f"/console/finance/payouts/?kind={kind}&{NOVEMBER}")
 
 

@@ -360,9 +360,9 @@ def test_the_shipping_list_costs_the_same_with_many_templates(
         made = ShippingTemplateFactory(name=f"T{number}", is_default=number == 0)
         ShippingRegionFeeFactory(template=made, provinces=["新疆"], fee_fen=100 + number)
     client = staff_client("admin")
-    # host → mall (3), user, perms (2), templates, their region fees, the role's group and
-    # the plan for the layout (the session comes from Redis)
-    with django_assert_num_queries(10):
+    # host → mall (3), session, user, perms (2), templates, their region fees, the role's
+    # group and the plan for the layout
+    with django_assert_num_queries(11):
         response = client.get("/console/settings/shipping/")
     assert len(response.context["templates"]) == count
 
@@ -373,10 +373,9 @@ def test_settings_pages_have_a_fixed_cost(mall, staff_client, url, django_assert
     OrderSettings.current()  # a mall's first look at the periods creates their row
     client = staff_client("admin")
     # Billing: its subscription, plans, invoices and plan changes (5), and the usage of each
-    # limit (8: goods, seats and invitations, the active commission plan, domains...). The
-    # session comes from Redis.
-    expected = {"/console/settings/": 8, "/console/settings/orders/": 9,
-                "/console/settings/billing/": 21}[url]
+    # limit (8: goods, seats and invitations, the active commission plan, domains...).
+    expected = {"/console/settings/": 9, "/console/settings/orders/": 10,
+                "/console/settings/billing/": 22}[url]
     with django_assert_num_queries(expected):
         assert client.get(url).status_code == 200
 
