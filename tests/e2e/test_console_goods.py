@@ -113,6 +113,7 @@ def test_owner_creates_a_product_with_two_spec_dimensions_and_shoppers_see_it(
         page.goto(base + f"/products/{product.pk}/")
         assert "真丝衬衫" in page.inner_text("h1")
         assert "188.50" in page.inner_text("#price-range")
+        page.click("#bar-buy-now")  # the bottom bar opens the spec sheet
         chips = [text.strip() for text in page.locator("button.chip").all_inner_texts()]
         assert chips == ["红", "蓝", "S", "M"]
         page.click("button.chip:has-text('蓝')")

@@ -111,6 +111,7 @@ def test_a_distributor_sees_a_friends_purchase_appear_without_reloading(
         # B opens A's link, picks the tea, signs in, adds an address, orders and pays.
         b.goto(link)
         b.click(f"a[href='/products/{tea.pk}/']")
+        b.click("#bar-buy-now")  # the bottom bar opens the spec sheet
         b.click("#buy-now")
         sign_in(b, PHONE_B)
         b.wait_for_url("**/checkout/**")

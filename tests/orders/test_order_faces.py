@@ -248,10 +248,9 @@ def test_cart_page_query_count_does_not_grow_with_lines(
     for _ in range(line_count - 1):
         CartLine.objects.create(cart=cart, sku=SkuFactory(), quantity=1)
 
-    # host → mall (search_path, domain, search_path), shopper, cart, lines, default address,
-    # then the quote: SKUs, discount rule, shipping template, its region fees (the session
-    # is read from Redis)
-    with django_assert_num_queries(11):
+    # host → mall (search_path, domain, search_path), session, shopper, cart, lines, default
+    # address, then the quote: SKUs, discount rule, shipping template, its region fees
+    with django_assert_num_queries(12):
         response = shopper_client.get("/cart/")
     assert len(response.context["cart"].lines) == line_count
 
@@ -481,9 +480,8 @@ def test_order_list_query_count_does_not_grow_with_orders(
     for _ in range(order_count):
         place((sku, 1))
 
-    # host → mall (search_path, domain, search_path), shopper, count, orders, lines (the
-    # session is read from Redis)
-    with django_assert_num_queries(7):
+    # host → mall (search_path, domain, search_path), session, shopper, count, orders, lines
+    with django_assert_num_queries(8):
         response = shopper_client.get("/orders/")
     assert len(response.context["page"]) == order_count
 
