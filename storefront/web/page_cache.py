@@ -30,10 +30,12 @@ holding the current copy gets 304 (and a new copy after any change or expiry get
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
 from collections.abc import Callable, Iterable
 from functools import wraps
 
+import redis
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
@@ -42,6 +44,8 @@ from django.middleware.csrf import get_token
 from django.utils.cache import patch_vary_headers
 
 from storefront.web.funnel import funnel_mark
+
+logger = logging.getLogger(__name__)
 
 CSRF_PLACEHOLDER = "page-cache-csrf-7d1f0c"
 _CSRF_PLACEHOLDER_BYTES = CSRF_PLACEHOLDER.encode()
@@ -129,7 +133,12 @@ def shopper_cache(
             ):
                 return view(request, *args, **kwargs)
             key = cache_key(request, params)
-            entry = cache.get(key)
+            try:
+                entry = cache.get(key)
+            except (redis.RedisError, OSError) as exc:
+                # Redis down: the page is rendered as if there were no cache, never a 500.
+                logger.warning("page cache unavailable (Redis: %s)", exc)
+                return view(request, *args, **kwargs)
             state = "hit"
             if entry is None:
                 request.page_cache_rendering = True
@@ -140,7 +149,10 @@ def shopper_cache(
                 if response.status_code != 200:
                     return response
                 entry = (response["Content-Type"], response.content, _etag(response.content))
-                cache.set(key, entry, _lifetime())
+                try:
+                    cache.set(key, entry, _lifetime())
+                except (redis.RedisError, OSError) as exc:
+                    logger.warning("page not cached (Redis: %s)", exc)
                 state = "miss"
             for stage in marks:
                 funnel_mark(request, stage)

@@ -289,3 +289,17 @@ def test_stock_counts_are_at_most_page_cache_seconds_old(mall_client, product, b
     time.sleep(1.1)
     answer = fresh(mall_client, f"/api/v1/products/{product.pk}/").json()
     assert answer["matrix"]["skus"][0]["stock"] == 3
+
+
+def test_with_redis_down_the_page_is_served_all_the_same(mall_client, product, monkeypatch):
+    import redis
+    from django.core.cache import cache
+
+    def down(*args, **kwargs):
+        raise redis.ConnectionError("Error 111 connecting to the cache")
+
+    monkeypatch.setattr(cache, "get", down)
+    monkeypatch.setattr(cache, "set", down)
+    response = mall_client.get(f"/products/{product.pk}/")
+    assert response.status_code == 200 and HEADER not in response
+    assert "碎花连衣裙" in response.content.decode()
