@@ -131,6 +131,29 @@ def add_tenants(
     return created
 
 
+SIGNUP_PASSWORD = "bench-Password-2026"
+
+
+def signup_to_home(port: int, slug: str, timeout: float = 60) -> float:
+    """Seconds from the HTTP signup of mall `slug` to its home page answering 200, which is
+    what a new merchant waits for."""
+    started = time.perf_counter()
+    response = requests.post(
+        f"http://localhost:{port}/api/v1/merchants/",
+        json={"name": slug, "slug": slug, "owner_email": "boss@example.com",
+              "password": SIGNUP_PASSWORD},
+        timeout=timeout,
+    )
+    if response.status_code != 201:
+        raise RuntimeError(f"signup failed: {response.status_code} {response.text}")
+    # Python's resolver does not map *.localhost to 127.0.0.1 as browsers do: send the Host.
+    home = f"http://127.0.0.1:{port}/"
+    while requests.get(home, headers={"Host": f"{slug}.localhost"},
+                       timeout=timeout).status_code != 200:
+        time.sleep(0.01)
+    return time.perf_counter() - started
+
+
 def percentile(sorted_values: list[float], fraction: float) -> float:
     """Nearest-rank percentile of an already sorted list (0 for an empty one)."""
     if not sorted_values:

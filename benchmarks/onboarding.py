@@ -21,12 +21,18 @@ import json
 import statistics
 import time
 
-import requests
-from _common import PROJECT_DIR, add_tenants, boot_django, free_port, start_gunicorn, stop_gunicorn
+from _common import (
+    PROJECT_DIR,
+    add_tenants,
+    boot_django,
+    free_port,
+    signup_to_home,
+    start_gunicorn,
+    stop_gunicorn,
+)
 from _common import stop_services as stop_embedded_services
 
 BENCH_DATA = PROJECT_DIR / ".data" / "bench"
-PASSWORD = "bench-Password-2026"
 
 
 def _boot_django(port: int) -> None:
@@ -45,26 +51,6 @@ def _empty_pool() -> None:
         with connection.cursor() as cursor:
             cursor.execute(f'DROP SCHEMA "{spare.schema_name}" CASCADE')
         spare.delete()
-
-
-def _signup_to_home(port: int, slug: str) -> tuple[float, str]:
-    started = time.perf_counter()
-    response = requests.post(
-        f"http://localhost:{port}/api/v1/merchants/",
-        json={"name": slug, "slug": slug, "owner_email": "boss@example.com",
-              "password": PASSWORD},
-        timeout=30,
-    )
-    if response.status_code != 201:
-        raise RuntimeError(f"signup failed: {response.status_code} {response.text}")
-    # Python's resolver does not map *.localhost to 127.0.0.1 as browsers do: send the Host.
-    home = f"http://127.0.0.1:{port}/"
-    while requests.get(home, headers={"Host": f"{slug}.localhost"}, timeout=10).status_code != 200:
-        time.sleep(0.01)
-    elapsed = time.perf_counter() - started
-    from tenants.models import Merchant
-
-    return elapsed, Merchant.objects.get(slug=slug).schema_name
 
 
 def _migrated_schema_seconds(name: str) -> float:
@@ -106,11 +92,11 @@ def main() -> None:
             for _ in range(args.samples):
                 provisioning.refill_spare_pool(target=1)
                 serial += 1
-                elapsed, _schema = _signup_to_home(port, f"bench-spare-{serial}")
+                elapsed = signup_to_home(port, f"bench-spare-{serial}")
                 figures["spare"].append(elapsed)
                 _empty_pool()
                 serial += 1
-                elapsed, _schema = _signup_to_home(port, f"bench-clone-{serial}")
+                elapsed = signup_to_home(port, f"bench-clone-{serial}")
                 figures["clone"].append(elapsed)
             for sample in range(3):
                 figures["migrated"].append(_migrated_schema_seconds(f"bench_mig_{count}_{sample}"))

@@ -46,12 +46,18 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import requests
-from _common import PROJECT_DIR, boot_django, free_port, percentile, start_gunicorn, stop_gunicorn
+from _common import (
+    PROJECT_DIR,
+    boot_django,
+    free_port,
+    percentile,
+    signup_to_home,
+    start_gunicorn,
+    stop_gunicorn,
+)
 from _common import stop_services as stop_embedded_services
 
 BENCH_DATA = PROJECT_DIR / ".data" / "bench-scale"
-PASSWORD = "bench-Password-2026"
 BATCH = 25  # schemas per transaction when replaying the template dump
 
 
@@ -159,10 +165,12 @@ def run_manage(args: list[str], *, step: str, cap: float | None = None) -> dict:
     }
 
 
-def _noop_deploys(count: int, cap: float) -> dict:
-    ours = run_manage(["migrate_platform", "--no-refill"], step="v1")
+def _ours_against_plain(count: int, cap: float, ours_step: str, plain_step: str) -> dict:
+    """`migrate_platform` at `ours_step`'s migrations, then plain `migrate_schemas` at
+    `plain_step`'s, the latter capped and, when cut short, extrapolated to all `count`."""
+    ours = run_manage(["migrate_platform", "--no-refill"], step=ours_step)
     plain = run_manage(
-        ["migrate_schemas", "--executor=multiprocessing", "--noinput"], step="v1", cap=cap
+        ["migrate_schemas", "--executor=multiprocessing", "--noinput"], step=plain_step, cap=cap
     )
     figures = {"ours_s": ours["seconds"], "ours": ours, "plain": plain}
     if plain["finished"]:
@@ -171,25 +179,19 @@ def _noop_deploys(count: int, cap: float) -> dict:
         figures["plain_s_extrapolated"] = round(
             plain["seconds"] * count / plain["schemas_started"], 1
         )
+    return figures
+
+
+def _noop_deploys(count: int, cap: float) -> dict:
+    figures = _ours_against_plain(count, cap, ours_step="v1", plain_step="v1")
     print(count, "noop", json.dumps(figures), flush=True)
     return figures
 
 
 def _column_deploys(count: int, cap: float) -> dict:
-    ours = run_manage(["migrate_platform", "--no-refill"], step="v2")
-    plain = run_manage(
-        ["migrate_schemas", "--executor=multiprocessing", "--noinput"], step="v3", cap=cap
-    )
-    figures = {"ours_s": ours["seconds"], "ours": ours, "plain": plain}
-    if plain["finished"]:
-        figures["plain_s"] = plain["seconds"]
-    elif plain["schemas_started"]:
-        figures["plain_s_extrapolated"] = round(
-            plain["seconds"] * count / plain["schemas_started"], 1
-        )
+    figures = _ours_against_plain(count, cap, ours_step="v2", plain_step="v3")
     # the template and the malls the capped run did not reach, to v3 (and checked)
-    catch_up = run_manage(["migrate_platform", "--no-refill"], step="v3")
-    figures["catch_up"] = catch_up
+    figures["catch_up"] = run_manage(["migrate_platform", "--no-refill"], step="v3")
     print(count, "column", json.dumps(figures), flush=True)
     return figures
 
@@ -204,22 +206,6 @@ def _check_all_at_head() -> int:
     if pending:
         raise RuntimeError(f"{len(pending)} schema(s) not at head, e.g. {pending[:3]}")
     return 0
-
-
-def _signup_to_home(port: int, slug: str) -> float:
-    started = time.perf_counter()
-    response = requests.post(
-        f"http://localhost:{port}/api/v1/merchants/",
-        json={"name": slug, "slug": slug, "owner_email": "boss@example.com",
-              "password": PASSWORD},
-        timeout=60,
-    )
-    if response.status_code != 201:
-        raise RuntimeError(f"signup failed: {response.status_code} {response.text}")
-    home = f"http://127.0.0.1:{port}/"
-    while requests.get(home, headers={"Host": f"{slug}.localhost"}, timeout=30).status_code != 200:
-        time.sleep(0.01)
-    return time.perf_counter() - started
 
 
 def _start_worker() -> subprocess.Popen:
@@ -240,7 +226,7 @@ def _burst(port: int, count: int, seconds: float) -> dict:
 
     def one(i: int) -> None:
         try:
-            results.append(_signup_to_home(port, f"burst-{i:03d}"))
+            results.append(signup_to_home(port, f"burst-{i:03d}"))
         except Exception as exc:  # noqa: BLE001 - reported, not hidden
             errors.append(repr(exc)[:200])
 
@@ -307,7 +293,7 @@ def main() -> None:
         samples = []
         for i in range(args.samples):
             provisioning.refill_spare_pool()
-            samples.append(_signup_to_home(port, f"single-{i:03d}"))
+            samples.append(signup_to_home(port, f"single-{i:03d}"))
         samples.sort()
         results["signup"] = {
             "malls": top, "samples": len(samples),

@@ -51,6 +51,23 @@ def add_domain_error(form: forms.Form, exc: DomainError, rename: dict | None = N
         form.add_error(None, exc.message)
 
 
+def form_post(request, form: forms.Form, save, *, saved: str, then: str,
+              rename: dict | None = None):
+    """The POST half every settings page shares: on valid input run `save(cleaned_data)`
+    (one transaction, audited), flash `saved` (or "Nothing changed." when it reports no
+    change) and redirect to `then`; otherwise keep the refusal on the form.
+    Returns (redirect or None, the status to render the form with)."""
+    if not form.is_valid():
+        return None, 400
+    try:
+        changes = save(form.cleaned_data)
+    except DomainError as exc:
+        add_domain_error(form, exc, rename)
+        return None, exc.status
+    messages.success(request, saved if changes else _("Nothing changed."))
+    return redirect(then), 200
+
+
 # --- The mall's profile --------------------------------------------------------------------
 
 
@@ -92,18 +109,12 @@ def mall_settings(request):
     })
     status = 200
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                changes = profile_save(request=request, data=form.cleaned_data,
-                                       upload=form.cleaned_data.get("logo"))
-            except DomainError as exc:
-                add_domain_error(form, exc)
-                status = exc.status
-            else:
-                messages.success(request, _("Saved.") if changes else _("Nothing changed."))
-                return redirect("console:settings")
-        else:
-            status = 400
+        done, status = form_post(
+            request, form, lambda data: profile_save(request=request, data=data,
+                                                     upload=data.get("logo")),
+            saved=_("Saved."), then="console:settings")
+        if done:
+            return done
     return render(request, "console/settings.html", {"form": form, "tab": "mall"},
                   status=status)
 
@@ -144,17 +155,11 @@ def order_settings(request):
         field: getattr(current, field) for field in PERIOD_BOUNDS})
     status = 200
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                changes = order_settings_save(request=request, data=form.cleaned_data)
-            except DomainError as exc:
-                add_domain_error(form, exc)
-                status = exc.status
-            else:
-                messages.success(request, _("Saved.") if changes else _("Nothing changed."))
-                return redirect("console:settings-orders")
-        else:
-            status = 400
+        done, status = form_post(
+            request, form, lambda data: order_settings_save(request=request, data=data),
+            saved=_("Saved."), then="console:settings-orders")
+        if done:
+            return done
     return render(request, "console/settings_orders.html", {"form": form, "tab": "orders"},
                   status=status)
 
@@ -255,18 +260,13 @@ def shipping_template_edit(request, template_id: int | None = None):
     form = ShippingTemplateForm(request.POST or None, initial=initial)
     status = 200
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                shipping_template_save(request=request, template_id=template_id,
-                                       arguments=form.service_arguments())
-            except DomainError as exc:
-                add_domain_error(form, exc, TEMPLATE_FIELDS)
-                status = exc.status
-            else:
-                messages.success(request, _("Saved."))
-                return redirect("console:settings-shipping")
-        else:
-            status = 400
+        done, status = form_post(
+            request, form,
+            lambda data: shipping_template_save(request=request, template_id=template_id,
+                                                arguments=form.service_arguments()),
+            saved=_("Saved."), then="console:settings-shipping", rename=TEMPLATE_FIELDS)
+        if done:
+            return done
     return render(request, "console/settings_shipping_form.html", {
         "form": form, "template": template, "tab": "shipping"}, status=status)
 
@@ -312,18 +312,12 @@ def legal_settings(request):
         kind: row.body if row else "" for kind, row in current.items()})
     status = 200
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                changes = legal_texts_save(request=request, data=form.cleaned_data)
-            except DomainError as exc:
-                add_domain_error(form, exc)
-                status = exc.status
-            else:
-                messages.success(request, _("Saved. Shoppers will be asked to agree to the new "
-                                            "version.") if changes else _("Nothing changed."))
-                return redirect("console:settings-legal")
-        else:
-            status = 400
+        done, status = form_post(
+            request, form, lambda data: legal_texts_save(request=request, data=data),
+            saved=_("Saved. Shoppers will be asked to agree to the new version."),
+            then="console:settings-legal")
+        if done:
+            return done
     documents = [legal.legal_document_get(kind=kind) for kind in legal.KINDS]
     return render(request, "console/settings_legal.html",
                   {"form": form, "tab": "legal", "documents": documents}, status=status)

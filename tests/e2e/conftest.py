@@ -11,6 +11,9 @@ import shutil
 
 import pytest
 
+from tenants import services as tenant_services
+from tests.conftest import OWNER_PASSWORD, ensure_default_plan
+
 # The WeChat simulator of the payment tests, so a shopper can pay in the browser too.
 from tests.payments.conftest import sub_merchant, wechat_settings, wechat_sim  # noqa: F401
 
@@ -51,3 +54,18 @@ def phone(browser):
     page.set_default_timeout(15000)
     yield page
     context.close()
+
+
+def live_mall(live_server, settings, *, name: str, slug: str,
+              owner_email: str = "o@example.com"):
+    """A mall signed up (committed) and served by the live server: the platform's host
+    settings point at it, so the mall answers at http://<slug>.localhost:<port>.
+    Returns (that base URL, the merchant)."""
+    port = live_server.url.rsplit(":", 1)[1]
+    settings.PLATFORM_DOMAIN = f"localhost:{port}"
+    settings.PLATFORM_SCHEME = "http"
+    ensure_default_plan()
+    merchant = tenant_services.merchant_signup(
+        name=name, slug=slug, owner_email=owner_email, password=OWNER_PASSWORD
+    ).merchant
+    return f"http://{slug}.localhost:{port}", merchant

@@ -4,9 +4,9 @@ GMV and order count, and the sales chart drawn (ECharts' canvas) from its JSON e
 import pytest
 from django.db import connection
 
-from tenants import services as tenant_services
-from tests.conftest import OWNER_PASSWORD, ensure_default_plan
+from tests.conftest import OWNER_PASSWORD
 from tests.distribution.conftest import make_shopper, place
+from tests.e2e.conftest import live_mall
 from tests.factories.catalog import SkuFactory
 from tests.factories.orders import ShippingTemplateFactory
 from tests.insights.conftest import pay
@@ -16,14 +16,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("committed_cleanup")]
 
 @pytest.fixture
 def mall_with_sales(live_server, settings):
-    port = live_server.url.rsplit(":", 1)[1]
-    settings.PLATFORM_DOMAIN = f"localhost:{port}"
-    settings.PLATFORM_SCHEME = "http"
-    ensure_default_plan()
-    merchant = tenant_services.merchant_signup(
-        name="Dash Mall", slug="dash-mall", owner_email="boss@example.com",
-        password=OWNER_PASSWORD,
-    ).merchant
+    base, merchant = live_mall(live_server, settings, name="Dash Mall", slug="dash-mall",
+                               owner_email="boss@example.com")
     connection.set_tenant(merchant)
     ShippingTemplateFactory(default_fee_fen=0, free_above_fen=0)
     kettle = SkuFactory(price_fen=12800, stock=50, product__title="Kettle")
@@ -32,7 +26,7 @@ def mall_with_sales(live_server, settings):
     pay(place(make_shopper(), (cups, 1)))  # 35.00
     place(make_shopper(), (kettle, 1))  # not paid: no GMV
     connection.set_schema_to_public()
-    yield f"http://dash-mall.localhost:{port}"
+    yield base
     connection.set_schema_to_public()
 
 

@@ -17,9 +17,9 @@ from storefront.distribution import plans, settlement
 from storefront.distribution.commissions import SHANGHAI
 from storefront.distribution.models import DistributionSettings, Statement
 from storefront.orders.services import order_confirm_receipt, order_ship
-from tenants import services as tenant_services
-from tests.conftest import OWNER_PASSWORD, ensure_default_plan
+from tests.conftest import OWNER_PASSWORD
 from tests.distribution.conftest import make_chain, make_shopper, pay, place
+from tests.e2e.conftest import live_mall
 from tests.factories.catalog import SkuFactory
 from tests.factories.orders import ShippingTemplateFactory
 
@@ -37,14 +37,7 @@ def console_mall(live_server, settings):
     """A committed mall on the live server: an active plan paying 10% / 5%, a chain of two
     whose October sale was settled into statements that wait for finance, and a finance
     member of staff."""
-    port = live_server.url.rsplit(":", 1)[1]
-    settings.PLATFORM_DOMAIN = f"localhost:{port}"
-    settings.PLATFORM_SCHEME = "http"
-    ensure_default_plan()
-    merchant = tenant_services.merchant_signup(
-        name="Console Mall", slug="console-mall", owner_email="o@example.com",
-        password=OWNER_PASSWORD,
-    ).merchant
+    base, merchant = live_mall(live_server, settings, name="Console Mall", slug="console-mall")
     connection.set_tenant(merchant)
     rules = DistributionSettings.current()
     rules.binding_mode = "permanent"
@@ -69,7 +62,7 @@ def console_mall(live_server, settings):
         username=FINANCE_EMAIL, email=FINANCE_EMAIL, password=OWNER_PASSWORD, is_staff=True)
     finance.groups.set([role_group("finance")])
     connection.set_schema_to_public()
-    yield f"http://console-mall.localhost:{port}", merchant, plan, statement
+    yield base, merchant, plan, statement
     connection.set_schema_to_public()
 
 

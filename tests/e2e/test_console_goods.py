@@ -6,27 +6,20 @@ import pytest
 from django.db import connection
 
 from storefront.catalog.models import Category, Product
-from tenants import services as tenant_services
-from tests.conftest import OWNER_PASSWORD, ensure_default_plan
+from tests.conftest import OWNER_PASSWORD
+from tests.e2e.conftest import live_mall
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("committed_cleanup")]
 
 
 @pytest.fixture
 def goods_mall(live_server, settings, tmp_path):
-    port = live_server.url.rsplit(":", 1)[1]
-    settings.PLATFORM_DOMAIN = f"localhost:{port}"
-    settings.PLATFORM_SCHEME = "http"
     settings.MEDIA_ROOT = tmp_path
-    ensure_default_plan()
-    merchant = tenant_services.merchant_signup(
-        name="Goods Mall", slug="goods-mall", owner_email="o@example.com",
-        password=OWNER_PASSWORD,
-    ).merchant
+    base, merchant = live_mall(live_server, settings, name="Goods Mall", slug="goods-mall")
     connection.set_tenant(merchant)
     category = Category.objects.create(name="女装")
     connection.set_schema_to_public()
-    yield f"http://goods-mall.localhost:{port}", merchant, category
+    yield base, merchant, category
     connection.set_schema_to_public()
 
 

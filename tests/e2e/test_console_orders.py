@@ -11,8 +11,8 @@ from storefront.orders.services import CheckoutItem, order_place
 from storefront.payments import services as payments
 from storefront.payments.models import PaymentChannel
 from storefront.shoppers.senders import MemoryCodeSender
-from tenants import services as tenant_services
-from tests.conftest import OWNER_PASSWORD, ensure_default_plan
+from tests.conftest import OWNER_PASSWORD
+from tests.e2e.conftest import live_mall
 from tests.factories.catalog import SkuFactory
 from tests.factories.orders import ShippingTemplateFactory
 from tests.factories.shoppers import AddressFactory, ShopperFactory
@@ -25,15 +25,9 @@ PHONE = "13987654321"
 
 @pytest.fixture
 def paid_order(live_server, settings, wechat_settings, sub_merchant, wechat_sim):
-    port = live_server.url.rsplit(":", 1)[1]
-    settings.PLATFORM_DOMAIN = f"localhost:{port}"
-    settings.PLATFORM_SCHEME = "http"
     settings.SHOPPER_CODE_SENDER = "storefront.shoppers.senders.MemoryCodeSender"
-    ensure_default_plan()
-    merchant = tenant_services.merchant_signup(
-        name="Ship Mall", slug="ship-mall", owner_email="boss@example.com",
-        password=OWNER_PASSWORD,
-    ).merchant
+    base, merchant = live_mall(live_server, settings, name="Ship Mall", slug="ship-mall",
+                               owner_email="boss@example.com")
     bind_approved(merchant, sub_merchant)
     connection.set_tenant(merchant)
     ShippingTemplateFactory(default_fee_fen=0, free_above_fen=0)
@@ -47,7 +41,7 @@ def paid_order(live_server, settings, wechat_settings, sub_merchant, wechat_sim)
     assert wait_for(lambda: Order.objects.get(pk=order.pk).status == OrderStatus.PAID)
     connection.set_schema_to_public()
     MemoryCodeSender.clear()
-    yield f"http://ship-mall.localhost:{port}", merchant, order
+    yield base, merchant, order
     connection.set_schema_to_public()
 
 

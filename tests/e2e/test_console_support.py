@@ -13,8 +13,8 @@ from merchant_console.roles import role_group
 from storefront.shoppers.models import Shopper
 from storefront.shoppers.senders import MemoryCodeSender
 from storefront.support.models import Ticket, TicketMessage, TicketStatus, WeChatDelivery
-from tenants import services as tenant_services
-from tests.conftest import OWNER_PASSWORD, ensure_default_plan
+from tests.conftest import OWNER_PASSWORD
+from tests.e2e.conftest import live_mall
 from tests.payments.conftest import test_user_openid as sim_openid
 from tests.payments.conftest import wait_for
 
@@ -26,23 +26,16 @@ STAFF_EMAIL = "kefu@example.com"
 
 @pytest.fixture
 def service_mall(live_server, settings, wechat_settings):
-    port = live_server.url.rsplit(":", 1)[1]
-    settings.PLATFORM_DOMAIN = f"localhost:{port}"
-    settings.PLATFORM_SCHEME = "http"
     settings.SHOPPER_CODE_SENDER = "storefront.shoppers.senders.MemoryCodeSender"
     settings.SHOPPER_CODE_IP_RATE = ""
-    ensure_default_plan()
-    merchant = tenant_services.merchant_signup(
-        name="Service Mall", slug="service-mall", owner_email="o@example.com",
-        password=OWNER_PASSWORD,
-    ).merchant
+    base, merchant = live_mall(live_server, settings, name="Service Mall", slug="service-mall")
     connection.set_tenant(merchant)
     staff = get_user_model().objects.create_user(
         username=STAFF_EMAIL, email=STAFF_EMAIL, password=OWNER_PASSWORD, is_staff=True)
     staff.groups.set([role_group("customer_service")])
     connection.set_schema_to_public()
     MemoryCodeSender.clear()
-    yield f"http://service-mall.localhost:{port}", merchant
+    yield base, merchant
     connection.set_schema_to_public()
 
 

@@ -13,9 +13,8 @@ from storefront.distribution.models import Commission, CustomerBinding, Distribu
 from storefront.orders.models import Order, OrderStatus
 from storefront.payments.models import Payment
 from storefront.shoppers.senders import MemoryCodeSender
-from tenants import services as tenant_services
 from tenants.demo import demo_catalogue_seed
-from tests.conftest import OWNER_PASSWORD, ensure_default_plan
+from tests.e2e.conftest import live_mall
 from tests.payments.conftest import bind_approved, sim_pay, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("committed_cleanup")]
@@ -30,18 +29,11 @@ IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/60
 def centre_mall(live_server, settings, tmp_path, wechat_settings, sub_merchant):
     """A committed mall on the live server with the demo goods, WeChat Pay bound to the
     simulator, and an active plan paying 10% to tier 1 and 5% to tier 2."""
-    port = live_server.url.rsplit(":", 1)[1]
-    settings.PLATFORM_DOMAIN = f"localhost:{port}"
-    settings.PLATFORM_SCHEME = "http"
     settings.SHOPPER_CODE_SENDER = "storefront.shoppers.senders.MemoryCodeSender"
     settings.SHOPPER_CODE_IP_RATE = ""
     settings.MEDIA_ROOT = tmp_path
     settings.DEBUG = True  # the dev media view serves the product pictures
-    ensure_default_plan()
-    merchant = tenant_services.merchant_signup(
-        name="Centre Mall", slug="centre-mall", owner_email="o@example.com",
-        password=OWNER_PASSWORD,
-    ).merchant
+    base, merchant = live_mall(live_server, settings, name="Centre Mall", slug="centre-mall")
     bind_approved(merchant, sub_merchant)
     connection.set_tenant(merchant)
     demo_catalogue_seed()
@@ -50,7 +42,7 @@ def centre_mall(live_server, settings, tmp_path, wechat_settings, sub_merchant):
     plans.plan_activate(plan_id=plan.pk)
     connection.set_schema_to_public()
     MemoryCodeSender.clear()
-    yield f"http://centre-mall.localhost:{port}", merchant, tea
+    yield base, merchant, tea
     connection.set_schema_to_public()
 
 

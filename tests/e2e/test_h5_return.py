@@ -11,8 +11,7 @@ from storefront.orders.models import Order, OrderStatus
 from storefront.orders.services import CheckoutItem, order_place
 from storefront.shoppers.models import Shopper
 from storefront.shoppers.senders import MemoryCodeSender
-from tenants import services as tenant_services
-from tests.conftest import OWNER_PASSWORD, ensure_default_plan
+from tests.e2e.conftest import live_mall
 from tests.factories.catalog import SkuFactory
 from tests.factories.orders import ShippingTemplateFactory
 from tests.factories.shoppers import AddressFactory
@@ -25,14 +24,8 @@ PHONE = "13912340001"
 
 @pytest.fixture
 def h5_mall(live_server, settings, wechat_settings, sub_merchant):
-    port = live_server.url.rsplit(":", 1)[1]
-    settings.PLATFORM_DOMAIN = f"localhost:{port}"
-    settings.PLATFORM_SCHEME = "http"
     settings.SHOPPER_CODE_SENDER = "storefront.shoppers.senders.MemoryCodeSender"
-    ensure_default_plan()
-    merchant = tenant_services.merchant_signup(
-        name="H5 Mall", slug="h5-mall", owner_email="o@example.com", password=OWNER_PASSWORD
-    ).merchant
+    base, merchant = live_mall(live_server, settings, name="H5 Mall", slug="h5-mall")
     bind_approved(merchant, sub_merchant)
     connection.set_tenant(merchant)
     ShippingTemplateFactory(default_fee_fen=0, free_above_fen=0)
@@ -42,7 +35,7 @@ def h5_mall(live_server, settings, wechat_settings, sub_merchant):
                         address_id=address.pk, referrer_code=None)
     connection.set_schema_to_public()
     MemoryCodeSender.clear()
-    yield f"http://h5-mall.localhost:{port}", merchant, order.number
+    yield base, merchant, order.number
     connection.set_schema_to_public()
 
 

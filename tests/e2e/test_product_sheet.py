@@ -12,9 +12,8 @@ from django_tenants.utils import schema_context
 
 from storefront.catalog.models import Product, Sku
 from storefront.web.shopper_session import SESSION_KEY
-from tenants import services as tenant_services
 from tenants.demo import demo_catalogue_seed
-from tests.conftest import OWNER_PASSWORD, ensure_default_plan
+from tests.e2e.conftest import live_mall
 from tests.factories.shoppers import ShopperFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("committed_cleanup")]
@@ -22,16 +21,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("committed_cleanup")]
 
 @pytest.fixture
 def sheet_mall(live_server, settings, tmp_path):
-    port = live_server.url.rsplit(":", 1)[1]
-    settings.PLATFORM_DOMAIN = f"localhost:{port}"
-    settings.PLATFORM_SCHEME = "http"
     settings.MEDIA_ROOT = tmp_path
     settings.DEBUG = True  # the dev media view serves the product pictures
-    ensure_default_plan()
-    merchant = tenant_services.merchant_signup(
-        name="Sheet Mall", slug="sheet-mall", owner_email="o@example.com",
-        password=OWNER_PASSWORD,
-    ).merchant
+    base, merchant = live_mall(live_server, settings, name="Sheet Mall", slug="sheet-mall")
     connection.set_tenant(merchant)
     demo_catalogue_seed()
     dress = Product.objects.get(title__contains="连衣裙")
@@ -42,7 +34,7 @@ def sheet_mall(live_server, settings, tmp_path):
                              spec_label__endswith="M")
     Sku.objects.filter(pk=blue_m.pk).update(price_fen=16900, stock=7)
     connection.set_schema_to_public()
-    yield f"http://sheet-mall.localhost:{port}", merchant, dress, blue_m
+    yield base, merchant, dress, blue_m
     connection.set_schema_to_public()
 
 

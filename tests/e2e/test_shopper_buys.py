@@ -8,9 +8,9 @@ from storefront.catalog.models import Product, Sku
 from storefront.orders.models import Order, OrderStatus
 from storefront.payments.models import Payment
 from storefront.shoppers.senders import MemoryCodeSender
-from tenants import services as tenant_services
 from tenants.demo import demo_catalogue_seed
 from tests.conftest import OWNER_PASSWORD, ensure_default_plan
+from tests.e2e.conftest import live_mall
 from tests.payments.conftest import bind_approved, sim_pay
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("committed_cleanup")]
@@ -20,16 +20,10 @@ PHONE = "13912345678"
 
 @pytest.fixture
 def e2e_mall(live_server, settings, tmp_path, wechat_settings, sub_merchant):
-    port = live_server.url.rsplit(":", 1)[1]
-    settings.PLATFORM_DOMAIN = f"localhost:{port}"
-    settings.PLATFORM_SCHEME = "http"
     settings.SHOPPER_CODE_SENDER = "storefront.shoppers.senders.MemoryCodeSender"
     settings.MEDIA_ROOT = tmp_path
     settings.DEBUG = True  # the dev media view serves the product pictures
-    ensure_default_plan()
-    merchant = tenant_services.merchant_signup(
-        name="E2E Mall", slug="e2e-mall", owner_email="o@example.com", password=OWNER_PASSWORD
-    ).merchant
+    base, merchant = live_mall(live_server, settings, name="E2E Mall", slug="e2e-mall")
     bind_approved(merchant, sub_merchant)
     connection.set_tenant(merchant)
     demo_catalogue_seed()
@@ -40,7 +34,7 @@ def e2e_mall(live_server, settings, tmp_path, wechat_settings, sub_merchant):
     sold_out.save(update_fields=["stock"])
     connection.set_schema_to_public()
     MemoryCodeSender.clear()
-    yield f"http://e2e-mall.localhost:{port}", merchant, dress, sold_out
+    yield base, merchant, dress, sold_out
     connection.set_schema_to_public()
 
 
