@@ -9,12 +9,21 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from control_plane.api_schema import error_responses
 from storefront.api.auth import ShopperApiMixin
 from storefront.catalog import selectors
+
+
+class CachedCatalogueApiMixin(ShopperApiMixin):
+    """These answers are kept in the page cache (catalog_urls), one copy for every client:
+    JSON only, so a browser asking for the browsable API's HTML (which names the signed-in
+    visitor) can neither get a personal page cached nor hand apps HTML."""
+
+    renderer_classes = [JSONRenderer]
 
 
 def _absolute(request, url: str | None) -> str | None:
@@ -48,7 +57,7 @@ class CategoryNodeOutput(serializers.Serializer):
     children = CategoryChildOutput(many=True)
 
 
-class CategoryTreeApi(ShopperApiMixin, APIView):
+class CategoryTreeApi(CachedCatalogueApiMixin, APIView):
     """The mall's active categories, two levels."""
 
     @extend_schema(responses={200: CategoryNodeOutput(many=True)}, operation_id="categories_tree")
@@ -81,7 +90,7 @@ class ProductListItemOutput(serializers.Serializer):
         return _absolute(self.context["request"], cover.thumbnail.url) if cover else None
 
 
-class ProductListApi(ShopperApiMixin, generics.ListAPIView):
+class ProductListApi(CachedCatalogueApiMixin, generics.ListAPIView):
     """Goods for sale: filter by category (a top-level one includes its children), search
     by keywords (every term must match, as a substring, so Chinese works), and sort."""
 
@@ -162,7 +171,7 @@ class ProductDetailOutput(serializers.Serializer):
         return matrix
 
 
-class ProductDetailApi(ShopperApiMixin, APIView):
+class ProductDetailApi(CachedCatalogueApiMixin, APIView):
     """A product for sale with its gallery and the spec matrix: every dimension and value,
     and for each active SKU its value ids, prices, stock and image."""
 

@@ -128,6 +128,18 @@ def test_two_malls_never_share_a_page(mall, make_merchant, category, product):
     assert "碎花连衣裙" not in response.content.decode()
 
 
+def test_a_browser_asking_the_api_for_html_never_changes_what_apps_get(
+    mall, product, shopper_client
+):
+    """A signed-in shopper who opens the API in a browser (Accept: text/html) must not leave
+    a page naming them in the cache, nor make JSON clients get HTML."""
+    browser = shopper_client.get("/api/v1/products/", HTTP_ACCEPT="text/html,*/*;q=0.8")
+    assert browser.status_code == 200 and browser["Content-Type"] == "application/json"
+    app = host_client(mall).get("/api/v1/products/", HTTP_ACCEPT="application/json")
+    assert app["Content-Type"] == "application/json"
+    assert app.json()["results"][0]["title"] == "碎花连衣裙"
+
+
 def test_pages_for_a_404_are_not_kept(mall_client):
     for _ in range(2):
         response = mall_client.get("/products/999999/")
