@@ -27,6 +27,7 @@ from billing import limits
 from core.errors import DomainError, InvalidInput
 from merchant_console import distribution as actions
 from merchant_console.access import staff_page
+from merchant_console.form_once import submitted_once
 from merchant_console.pages import (
     domain_error_text,
     flash_refusal,
@@ -470,8 +471,10 @@ def plan_list(request):
 
 
 @staff_page(P + "view_commissionplan")
+@submitted_once
 def plan_new(request):
-    """A new draft: from ?from=<plan id>, the active plan, or the defaults; POST saves."""
+    """A new draft: from ?from=<plan id>, the active plan, or the defaults; POST saves
+    (once per form, however often it is posted)."""
     if request.method == "POST":
         _require(request, P + "add_commissionplan")
         data, values, errors = plan_form_read(request.POST)

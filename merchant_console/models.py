@@ -124,3 +124,14 @@ class ExportJob(models.Model):
         if not self.rows_total:
             return 0
         return min(99, int(self.rows_done * 100 / self.rows_total))
+
+
+class FormSubmission(models.Model):
+    """A create form's submission (its one-time token and fields, hashed), and where it
+    went: the same form posted again (a double click, a browser resending a POST on a
+    dropped connection) is sent there instead of making a second copy
+    (merchant_console.form_once)."""
+
+    key = models.CharField(max_length=64, unique=True)
+    location = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
