@@ -115,6 +115,15 @@ def test_a_deploy_with_nothing_new_runs_no_migrate_in_public_or_the_template(mon
     assert ran == []
 
 
+def _console_migrations_after_0001() -> list[tuple[str, str]]:
+    from django.db.migrations.loader import MigrationLoader
+
+    return sorted(
+        key for key in MigrationLoader(None, ignore_no_migrations=True).disk_migrations
+        if key[0] == "merchant_console" and key[1] != "0001_initial"
+    )
+
+
 def test_a_template_missing_a_migration_is_migrated_by_the_deploy():
     template = provisioning.template_schema()
     try:
@@ -123,9 +132,7 @@ def test_a_template_missing_a_migration_is_migrated_by_the_deploy():
             interactive=False, verbosity=0,
         )
         connection.set_schema_to_public()
-        assert provisioning.unapplied_migrations(template) == [
-            ("merchant_console", "0002_export_job")
-        ]
+        assert provisioning.unapplied_migrations(template) == _console_migrations_after_0001()
 
         call_command("migrate_platform", "--no-refill", verbosity=0)
 
