@@ -7,8 +7,8 @@ same form posted again with the same fields — a double click, or a browser res
 whose answer was lost — is redirected there and makes nothing. The same page sent again
 with other fields (back, edit, save) is a new submission. Two copies posted at once queue
 on the key's unique index: the second waits for the first to commit, then is redirected
-too. A submission that did not succeed
-(the form came back with errors) records nothing, so the corrected form may be sent again.
+too. A submission that did not succeed (the form came back with errors) records nothing,
+so the corrected form may be sent again.
 
 Only for views that answer a success with a redirect (post/redirect/get): any other answer
 is taken as "nothing made", and the view's writes are rolled back with the token.
@@ -47,14 +47,6 @@ def _submission_key(request, token: str) -> str:
     return digest.hexdigest()
 
 
-class _NotMade(Exception):
-    """The view answered without a redirect: roll its writes back with the token."""
-
-    def __init__(self, response):
-        super().__init__()
-        self.response = response
-
-
 def submitted_once(view):
     """Decorate a create view (inside its permission check): see the module's docstring.
     A POST without a well-formed token runs the view as it is."""
@@ -65,23 +57,22 @@ def submitted_once(view):
         if not _TOKEN.fullmatch(token):
             return view(request, *args, **kwargs)
         key = _submission_key(request, token)
-        try:
-            with transaction.atomic():
-                try:
-                    with transaction.atomic():
-                        submission = FormSubmission.objects.create(key=key, location="")
-                except IntegrityError:
-                    location = FormSubmission.objects.values_list(
-                        "location", flat=True).get(key=key)
-                    return HttpResponseRedirect(location)
-                response = view(request, *args, **kwargs)
-                if not isinstance(response, HttpResponseRedirectBase):
-                    raise _NotMade(response)
-                submission.location = response["Location"]
-                submission.save(update_fields=["location"])
-                FormSubmission.objects.filter(created_at__lt=timezone.now() - KEEP).delete()
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    submission = FormSubmission.objects.create(key=key, location="")
+            except IntegrityError:
+                location = FormSubmission.objects.values_list(
+                    "location", flat=True).get(key=key)
+                return HttpResponseRedirect(location)
+            response = view(request, *args, **kwargs)
+            if not isinstance(response, HttpResponseRedirectBase):
+                # nothing made: the token goes with whatever the view wrote
+                transaction.set_rollback(True)
                 return response
-        except _NotMade as not_made:
-            return not_made.response
+            submission.location = response["Location"]
+            submission.save(update_fields=["location"])
+            FormSubmission.objects.filter(created_at__lt=timezone.now() - KEEP).delete()
+            return response
 
     return wrapped

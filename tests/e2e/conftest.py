@@ -56,14 +56,21 @@ def phone(browser):
     context.close()
 
 
-def live_mall(live_server, settings, *, name: str, slug: str,
-              owner_email: str = "o@example.com"):
-    """A mall signed up (committed) and served by the live server: the platform's host
-    settings point at it, so the mall answers at http://<slug>.localhost:<port>.
-    Returns (that base URL, the merchant)."""
+def live_platform(live_server, settings) -> str:
+    """Point the platform's host settings at the live server, so the platform answers at
+    http://localhost:<port> and each mall at http://<slug>.localhost:<port>. Returns the
+    port."""
     port = live_server.url.rsplit(":", 1)[1]
     settings.PLATFORM_DOMAIN = f"localhost:{port}"
     settings.PLATFORM_SCHEME = "http"
+    return port
+
+
+def live_mall(live_server, settings, *, name: str, slug: str,
+              owner_email: str = "o@example.com"):
+    """A mall signed up (committed) and served by the live server (`live_platform`).
+    Returns (its base URL, the merchant)."""
+    port = live_platform(live_server, settings)
     ensure_default_plan()
     merchant = tenant_services.merchant_signup(
         name=name, slug=slug, owner_email=owner_email, password=OWNER_PASSWORD

@@ -11,6 +11,7 @@ from billing.models import BillingAccount, Invoice
 from tenants.models import Merchant
 from tests.billing.conftest import stripe_settings, stripe_sim  # noqa: F401
 from tests.conftest import OWNER_PASSWORD, ensure_seeded_plans
+from tests.e2e.conftest import live_platform
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("committed_cleanup")]
 
@@ -22,9 +23,7 @@ def stripe_webhook_url(live_server) -> str:
 
 def test_a_new_merchant_upgrades_through_checkout(live_server, settings, browser,
                                                   stripe_settings):  # noqa: F811
-    port = live_server.url.rsplit(":", 1)[1]
-    settings.PLATFORM_DOMAIN = f"localhost:{port}"
-    settings.PLATFORM_SCHEME = "http"
+    port = live_platform(live_server, settings)
     ensure_seeded_plans()
     call_command("billing_sync_prices", stdout=open("/dev/null", "w"))  # noqa: SIM115
     context = browser.new_context(locale="en-US")

@@ -3,23 +3,17 @@ opens is drawn in it."""
 
 import pytest
 
-from tenants import services as tenant_services
-from tests.conftest import OWNER_PASSWORD, ensure_default_plan
+from tests.conftest import OWNER_PASSWORD
+from tests.e2e.conftest import live_mall
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("committed_cleanup")]
 
 
 @pytest.fixture
 def console_mall(live_server, settings, tmp_path):
-    port = live_server.url.rsplit(":", 1)[1]
-    settings.PLATFORM_DOMAIN = f"localhost:{port}"
-    settings.PLATFORM_SCHEME = "http"
     settings.MEDIA_ROOT = tmp_path
-    ensure_default_plan()
-    tenant_services.merchant_signup(
-        name="Colour Mall", slug="colour-mall", owner_email="o@example.com",
-        password=OWNER_PASSWORD)
-    return f"http://colour-mall.localhost:{port}"
+    base, _ = live_mall(live_server, settings, name="Colour Mall", slug="colour-mall")
+    return base
 
 
 def test_the_owner_changes_the_theme_colour_and_the_mall_shows_it(console_mall, browser):

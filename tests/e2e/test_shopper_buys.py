@@ -10,7 +10,7 @@ from storefront.payments.models import Payment
 from storefront.shoppers.senders import MemoryCodeSender
 from tenants.demo import demo_catalogue_seed
 from tests.conftest import OWNER_PASSWORD, ensure_default_plan
-from tests.e2e.conftest import live_mall
+from tests.e2e.conftest import live_mall, live_platform
 from tests.payments.conftest import bind_approved, sim_pay
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("committed_cleanup")]
@@ -105,9 +105,7 @@ def test_shopper_finds_picks_a_spec_orders_and_pays(e2e_mall, phone, wechat_sim)
 
 
 def test_merchant_signs_up_and_lands_in_the_new_malls_console(live_server, settings, browser):
-    port = live_server.url.rsplit(":", 1)[1]
-    settings.PLATFORM_DOMAIN = f"localhost:{port}"
-    settings.PLATFORM_SCHEME = "http"
+    port = live_platform(live_server, settings)
     ensure_default_plan()
     context = browser.new_context(locale="en-US")
     page = context.new_page()
